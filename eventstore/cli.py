@@ -1,0 +1,141 @@
+"""Operator commands: ``python -m eventstore <command> --service NAME ...``.
+
+    migrate            apply the kernel's and the service's migrations
+    relay              run a relay for the service (a standby while another is active)
+    dead-letters       list parked messages, or replay one (``replay ID``) or all (``replay all``)
+    projections        rebuild the service's projections from zero (``rebuild [NAME]``)
+    catch-up           make a running consumer service re-read a source service's log
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from .config import Settings
+from .errors import ConsortiumError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _settings(args) -> Settings:
+    base = Settings.from_env(args.service)
+    return Settings(
+        service=args.service,
+        database_url=args.database_url or base.database_url,
+        amqp_uri=args.amqp_uri or base.amqp_uri,
+        metrics_port=args.metrics_port if args.metrics_port is not None else base.metrics_port,
+        relay_batch_size=base.relay_batch_size,
+        consumer_delivery_limit=base.consumer_delivery_limit,
+    )
+
+
+def cmd_migrate(args) -> int:
+    from .migrate import migrate
+    folder = Path(args.migrations) if args.migrations else ROOT / "services" / args.service / "migrations"
+    applied = migrate(_settings(args).database_url, folder)
+    print("\n".join(applied) if applied else f"{args.service}: up to date")
+    return 0
+
+
+def cmd_relay(args) -> int:
+    from .metrics import serve_metrics
+    from .relay import Relay
+    settings = _settings(args)
+    relay = Relay(settings.service, settings.database_url, settings.amqp_uri,
+                  batch_size=settings.relay_batch_size)
+    signal.signal(signal.SIGTERM, lambda *_: relay.stop())
+    signal.signal(signal.SIGINT, lambda *_: relay.stop())
+    if settings.metrics_port:
+        serve_metrics(settings.metrics_port, {"relay": lambda: (True, "active" if relay.active
+                                                                 else "standby")})
+    relay.run()
+    return 0
+
+
+def cmd_dead_letters(args) -> int:
+    from .consumers import DeadLetters
+    from .db import Database
+    settings = _settings(args)
+    letters = DeadLetters(Database(settings.database_url, size=1), settings.amqp_uri,
+                          settings.service)
+    if args.action == "list":
+        for letter in letters.list(include_replayed=args.all):
+            print(json.dumps(letter, default=str))
+        return 0
+    if args.id is None:
+        print("replay needs an id, or 'all'", file=sys.stderr)
+        return 2
+    ids = [d["id"] for d in letters.list()] if args.id == "all" else [int(args.id)]
+    for letter_id in ids:
+        letters.replay(letter_id)
+        print(f"replayed dead letter {letter_id}")
+    return 0
+
+
+def cmd_projections(args) -> int:
+    from .db import Database
+    from .projections import ProjectionRunner, load_projections
+    settings = _settings(args)
+    projections = load_projections(args.module or f"services.{args.service}.projections")
+    if args.name:
+        projections = [p for p in projections if p.name == args.name]
+        if not projections:
+            print(f"no projection named {args.name!r}", file=sys.stderr)
+            return 2
+    runner = ProjectionRunner(Database(settings.database_url, size=2), settings.service,
+                              projections)
+    for projection in projections:
+        count = runner.rebuild(projection)
+        print(f"{projection.name}: rebuilt from {count} events")
+    return 0
+
+
+def cmd_catch_up(args) -> int:
+    from nameko.standalone.rpc import ClusterRpcProxy
+    settings = _settings(args)
+    with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=args.timeout) as rpc:
+        result = getattr(rpc, args.service).catch_up(args.source)
+    print(json.dumps(result))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eventstore", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name, fn, help_):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("--service", required=True)
+        p.add_argument("--database-url")
+        p.add_argument("--amqp-uri")
+        p.add_argument("--metrics-port", type=int)
+        p.set_defaults(fn=fn)
+        return p
+
+    command("migrate", cmd_migrate, "apply migrations").add_argument("--migrations")
+    command("relay", cmd_relay, "run the relay")
+    p = command("dead-letters", cmd_dead_letters, "list or replay dead letters")
+    p.add_argument("action", choices=["list", "replay"])
+    p.add_argument("id", nargs="?")
+    p.add_argument("--all", action="store_true", help="list replayed letters too")
+    p = command("projections", cmd_projections, "rebuild projections")
+    p.add_argument("action", choices=["rebuild"])
+    p.add_argument("name", nargs="?")
+    p.add_argument("--module", help="module with PROJECTIONS (default services.<service>.projections)")
+    p = command("catch-up", cmd_catch_up, "re-read a source's log into a consumer service")
+    p.add_argument("--source", required=True)
+    p.add_argument("--timeout", type=float, default=600)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        return args.fn(args)
+    except ConsortiumError as exc:
+        print(f"{type(exc).__name__}: {exc.detail}", file=sys.stderr)
+        return 1

@@ -1,0 +1,67 @@
+"""The one config loader: every process reads its settings from the environment here.
+
+Defaults are for a developer's machine (``make up``); deployments set the variables.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEV_DB_PASSWORD = "consortium-dev"
+
+# Fixed local ports so a developer can find every process; replicas set METRICS_PORT themselves.
+SERVICE_PORTS = {"membership": 8101, "cycles": 8102, "resources": 8103, "scheduling": 8104}
+METRICS_PORT_OFFSET = 100  # service HTTP port + 100 = its metrics/health port
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: str
+    database_url: str
+    amqp_uri: str
+    metrics_port: int
+    relay_batch_size: int = 500
+    relay_poll_seconds: float = 0.05
+    projection_poll_seconds: float = 0.05
+    consumer_delivery_limit: int = 5
+
+    @classmethod
+    def from_env(cls, service: str) -> Settings:
+        """Settings of one service process.
+
+        ``CONSORTIUM_DB_<SERVICE>_URL`` overrides the database URL built from the shared
+        PostgreSQL host settings; each service has its own database and role of the same name.
+        """
+        upper = service.upper()
+        host = _env("CONSORTIUM_PG_HOST", "localhost")
+        port = _env("CONSORTIUM_PG_PORT", "5432")
+        password = _env("CONSORTIUM_DB_PASSWORD", DEV_DB_PASSWORD)
+        default_url = f"postgresql://{service}:{password}@{host}:{port}/consortium_{service}"
+        default_metrics = SERVICE_PORTS.get(service, 8199) + METRICS_PORT_OFFSET
+        return cls(
+            service=service,
+            database_url=_env(f"CONSORTIUM_DB_{upper}_URL", default_url),
+            amqp_uri=amqp_uri(),
+            metrics_port=int(_env("METRICS_PORT", str(default_metrics))),
+            relay_batch_size=int(_env("CONSORTIUM_RELAY_BATCH_SIZE", "500")),
+            consumer_delivery_limit=int(_env("CONSORTIUM_CONSUMER_DELIVERY_LIMIT", "5")),
+        )
+
+
+def amqp_uri() -> str:
+    return _env("CONSORTIUM_AMQP_URI", "pyamqp://guest:guest@localhost:5672/")
+
+
+def admin_database_url() -> str:
+    """A role that may create databases and roles (provisioning and tests)."""
+    password = _env("CONSORTIUM_DB_PASSWORD", DEV_DB_PASSWORD)
+    host = _env("CONSORTIUM_PG_HOST", "localhost")
+    port = _env("CONSORTIUM_PG_PORT", "5432")
+    return _env("CONSORTIUM_PG_ADMIN_URL",
+                f"postgresql://consortium_admin:{password}@{host}:{port}/postgres")

@@ -1,0 +1,264 @@
+"""Consumers of other services' events: idempotent, bounded retries, then a dead letter.
+
+    class Scheduling:
+        name = "scheduling"
+        kernel = Kernel()
+
+        @consumes("membership", "MemberEnrolled")
+        def on_member_enrolled(self, tx, event):
+            tx.execute("INSERT INTO members ...", ...)
+
+- **Idempotent.** The event id is written to the ``inbox`` table in the same transaction as the
+  handler's effect; a redelivered event finds its id there and changes nothing.
+- **Nothing is lost on error.** nameko's ``event_handler`` acks and drops a message whose
+  handler raised. Here the queue is a quorum queue with ``x-delivery-limit`` and a dead-letter
+  exchange, and the handler requeues on error: a poison message is tried ``limit + 1`` times,
+  then RabbitMQ moves it to ``dead-letters.<service>``, from where the service parks it in its
+  ``dead_letters`` table for an operator to list and replay (``python -m eventstore
+  dead-letters``).
+- **Catch-up.** A consumer that lost messages anyway (it was not bound yet, a queue was deleted)
+  re-reads the source's log over RPC (``catch_up``); the inbox makes that safe to repeat.
+See docs/decisions/002-consumers-never-lose-events.md.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import eventlet
+import kombu
+from kombu import Exchange, Queue
+from nameko.events import EventHandler
+from nameko.messaging import Consumer
+
+from . import metrics
+from .config import Settings
+from .db import Database
+from .events import RecordedEvent
+
+log = logging.getLogger("eventstore.consumers")
+
+DEAD_LETTER_EXCHANGE = "consortium.dead-letters"
+
+
+def dead_letter_queue(service: str) -> str:
+    return f"dead-letters.{service}"
+
+
+def declare_dead_letter_route(amqp_uri: str, service: str) -> None:
+    """The exchange and queue dead letters go to; must exist before a message dies."""
+    with kombu.Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        exchange = Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)
+        exchange(channel).declare()
+        Queue(dead_letter_queue(service), exchange, routing_key=service,
+              durable=True)(channel).declare()
+
+
+class ReliableEventHandler(EventHandler):
+    """An ``EventHandler`` on a quorum queue that dead-letters after ``delivery_limit`` retries."""
+
+    def __init__(self, source_service: str, event_type: str,
+                 delivery_limit: int | None = None, **kwargs: Any) -> None:
+        kwargs["requeue_on_error"] = True
+        super().__init__(source_service, event_type, **kwargs)
+        self.delivery_limit = delivery_limit
+
+    def setup(self) -> None:
+        super().setup()
+        service = self.container.service_name
+        limit = self.delivery_limit or Settings.from_env(service).consumer_delivery_limit
+        declare_dead_letter_route(self.container.config["AMQP_URI"], service)
+        self.queue = Queue(
+            self.queue.name, exchange=self.queue.exchange, routing_key=self.event_type,
+            durable=True, queue_arguments={
+                "x-queue-type": "quorum",
+                "x-delivery-limit": limit,
+                "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+                "x-dead-letter-routing-key": service,
+            })
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        if exc_info is not None:
+            # A short, growing pause before the retry, so a passing fault can pass.
+            attempt = int((message.headers or {}).get("x-delivery-count") or 0)
+            eventlet.sleep(min(0.05 * 2 ** attempt, 2.0))
+        super().handle_message_processed(message, result, exc_info)
+
+
+class DeadLetterParker(Consumer):
+    """Moves this service's dead letters from RabbitMQ into its ``dead_letters`` table."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queue=None, requeue_on_error=True, **kwargs)
+
+    def setup(self) -> None:
+        service = self.container.service_name
+        declare_dead_letter_route(self.container.config["AMQP_URI"], service)
+        self.queue = Queue(dead_letter_queue(service),
+                           Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True),
+                           routing_key=service, durable=True)
+        super().setup()
+
+    def handle_message(self, body, message):
+        # The worker needs the headers (x-death says where and why the message died).
+        handle_result = functools.partial(self.handle_result, message)
+        self.container.spawn_worker(self, (body, dict(message.headers or {})), {},
+                                    context_data={}, handle_result=handle_result)
+
+
+def consumes(source_service: str, event_type: str, *,
+             delivery_limit: int | None = None) -> Callable:
+    """Declare a consumer method ``fn(self, tx, event)`` of ``source_service``'s events."""
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def handle(self, body):
+            event = RecordedEvent.from_message(body)
+            inbox = Inbox(kernel_of(self).db)
+            return inbox.handle(fn.__name__, source_service, event,
+                                lambda tx: fn(self, tx, event))
+
+        handle.__consumes__ = (source_service, event_type, fn)  # type: ignore[attr-defined]
+        return ReliableEventHandler.decorator(source_service, event_type,
+                                              delivery_limit=delivery_limit)(handle)
+
+    return decorate
+
+
+def consumer_methods(service_cls: type) -> list[tuple[str, str, Callable]]:
+    """(source, event type, fn) of every ``@consumes`` method of a service class."""
+    found = []
+    for name in dir(service_cls):
+        spec = getattr(getattr(service_cls, name, None), "__consumes__", None)
+        if spec is not None:
+            found.append(spec)
+    return found
+
+
+def kernel_of(service: Any) -> Any:
+    """The service's ``Kernel`` dependency, whatever the attribute is called."""
+    from .dependencies import Kernel
+    cls = type(service)
+    name = cls.__dict__.get("__kernel_attr__")
+    if name is None:
+        name = next((n for n in dir(cls) if isinstance(getattr(cls, n, None), Kernel)), None)
+        if name is None:
+            raise TypeError(f"{cls.__name__} needs a Kernel() dependency for @consumes")
+        cls.__kernel_attr__ = name  # type: ignore[attr-defined]
+    return getattr(service, name)
+
+
+class Inbox:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def handle(self, consumer: str, source: str, event: RecordedEvent,
+               effect: Callable[[Any], Any]) -> bool:
+        """Apply ``effect`` once per event: True if applied now, False if it was before."""
+        try:
+            with self.db.transaction() as tx:
+                tx.execute("""INSERT INTO inbox (consumer, event_id, source) VALUES (%s, %s, %s)
+                              ON CONFLICT DO NOTHING""", (consumer, event.event_id, source))
+                if tx.rowcount == 0:
+                    metrics.CONSUMER_HANDLED.labels(consumer, "duplicate").inc()
+                    return False
+                effect(tx)
+        except Exception:
+            metrics.CONSUMER_HANDLED.labels(consumer, "failed").inc()
+            raise
+        metrics.CONSUMER_HANDLED.labels(consumer, "handled").inc()
+        return True
+
+
+class DeadLetters:
+    """Parked messages of one service: park, list, replay."""
+
+    def __init__(self, db: Database, amqp_uri: str, service: str) -> None:
+        self.db = db
+        self.amqp_uri = amqp_uri
+        self.service = service
+
+    def park(self, body: Any, headers: dict[str, Any]) -> int:
+        deaths = headers.get("x-death") or [{}]
+        death = deaths[0]
+        queue = death.get("queue", "")
+        routing_keys = death.get("routing-keys") or [""]
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        kept = {k: v for k, v in headers.items() if not k.startswith("x-")}
+        with self.db.transaction() as tx:
+            tx.execute(
+                """INSERT INTO dead_letters (queue, exchange, routing_key, body, headers, reason,
+                                             event_id)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+                (queue, death.get("exchange", ""), routing_keys[0], json.dumps(body),
+                 json.dumps(kept, default=str), str(death.get("reason", "unknown")), event_id))
+            letter_id = tx.fetchone()[0]
+        metrics.DEAD_LETTERS_PARKED.labels(self.service).inc()
+        log.warning("parked dead letter %s from %s (event %s)", letter_id, queue, event_id)
+        return letter_id
+
+    def list(self, include_replayed: bool = False) -> list[dict[str, Any]]:
+        with self.db.connection() as conn, conn.cursor() as cur:
+            cur.execute(
+                """SELECT id, queue, exchange, routing_key, body, reason, event_id, parked_at,
+                          replayed_at, replays FROM dead_letters
+                   WHERE %s OR replayed_at IS NULL ORDER BY id""", (include_replayed,))
+            columns = [c.name for c in cur.description]
+            return [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
+
+    def waiting(self) -> int:
+        with self.db.connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL")
+            return cur.fetchone()[0]
+
+    def replay(self, letter_id: int) -> None:
+        """Send a parked message back to the queue it died in (fresh delivery count)."""
+        from .errors import NotFound
+        with self.db.transaction() as tx:
+            tx.execute("SELECT queue, body, headers FROM dead_letters WHERE id = %s FOR UPDATE",
+                       (letter_id,))
+            row = tx.fetchone()
+            if row is None:
+                raise NotFound(f"no dead letter {letter_id}")
+            queue, body, headers = row
+            with kombu.Connection(self.amqp_uri,
+                                  transport_options={"confirm_publish": True}) as conn:
+                kombu.Producer(conn.channel()).publish(
+                    body.encode(), exchange="", routing_key=queue, headers=headers,
+                    content_type="application/json", content_encoding="utf-8",
+                    delivery_mode=2)
+            tx.execute("""UPDATE dead_letters SET replayed_at = now(), replays = replays + 1
+                          WHERE id = %s""", (letter_id,))
+        metrics.DEAD_LETTERS_REPLAYED.labels(self.service).inc()
+
+
+def catch_up(db: Database, service_cls: type, service: Any, source: str,
+             read_page: Callable[[list[int], int, list[str]], dict[str, Any]],
+             page: int = 500) -> dict[str, int]:
+    """Feed ``source``'s whole log through this service's consumers of it, once per event."""
+    handlers = {event_type: fn for src, event_type, fn in consumer_methods(service_cls)
+                if src == source}
+    inbox = Inbox(db)
+    cursor = [0, 0]
+    counts = {"read": 0, "applied": 0, "duplicates": 0}
+    started = time.monotonic()
+    while True:
+        result = read_page(cursor, page, sorted(handlers))
+        for body in result["events"]:
+            event = RecordedEvent.from_message(body)
+            counts["read"] += 1
+            fn = handlers[event.type]
+            applied = inbox.handle(fn.__name__, source, event,
+                                   lambda tx, fn=fn, event=event: fn(service, tx, event))
+            counts["applied" if applied else "duplicates"] += 1
+        cursor = result["next"]
+        if not result["more"]:
+            break
+    log.info("caught up with %s in %.1fs: %s", source, time.monotonic() - started, counts)
+    return counts

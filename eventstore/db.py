@@ -1,0 +1,108 @@
+"""PostgreSQL connections: a small blocking pool and transaction scopes.
+
+Under nameko the process is eventlet-patched and psycogreen makes psycopg2 cooperative, so the
+queue below blocks a green thread, not the process.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.extras
+
+# jsonb arrives as Python objects; json/jsonb parameters are sent with psycopg2's Json adapter.
+psycopg2.extensions.register_adapter(dict, psycopg2.extras.Json)
+
+_BROKEN = (psycopg2.OperationalError, psycopg2.InterfaceError)
+
+
+def connect(url: str, autocommit: bool = True, application_name: str = "consortium"):
+    conn = psycopg2.connect(url, application_name=application_name)
+    conn.autocommit = autocommit
+    return conn
+
+
+class Database:
+    """A pool of connections to one service's database."""
+
+    def __init__(self, url: str, size: int = 10, application_name: str = "consortium") -> None:
+        self.url = url
+        self.application_name = application_name
+        self._size = size
+        self._created = 0
+        self._idle: queue.LifoQueue = queue.LifoQueue()
+
+    def _acquire(self):
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        if self._created < self._size:
+            self._created += 1
+            try:
+                return connect(self.url, application_name=self.application_name)
+            except Exception:
+                self._created -= 1
+                raise
+        return self._idle.get()
+
+    def _release(self, conn, broken: bool) -> None:
+        if broken or conn.closed:
+            self._created -= 1
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - closing a dead connection may fail; it is gone anyway
+                pass
+            return
+        self._idle.put(conn)
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg2.extensions.connection]:
+        """An autocommit connection: each statement is its own transaction."""
+        conn = self._acquire()
+        broken = False
+        try:
+            if not conn.autocommit:
+                conn.autocommit = True
+            yield conn
+        except _BROKEN:
+            broken = True
+            raise
+        finally:
+            self._release(conn, broken)
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg2.extensions.cursor]:
+        """A cursor in one transaction: committed on success, rolled back on any error."""
+        conn = self._acquire()
+        broken = False
+        try:
+            conn.autocommit = False
+            with conn.cursor() as cur:
+                yield cur
+            conn.commit()
+        except BaseException as exc:
+            broken = isinstance(exc, _BROKEN)
+            if not broken:
+                try:
+                    conn.rollback()
+                except _BROKEN:
+                    broken = True
+            raise
+        finally:
+            if not broken and not conn.closed:
+                conn.autocommit = True
+            self._release(conn, broken)
+
+    def close(self) -> None:
+        while True:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            self._created -= 1
+            conn.close()

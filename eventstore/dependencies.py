@@ -1,0 +1,186 @@
+"""Where the kernel meets nameko: one dependency and one set of entrypoints per service.
+
+    class Membership(KernelEntrypoints):
+        name = "membership"
+        kernel = Kernel(projections=PROJECTIONS, redact=redact)
+
+``Kernel`` gives workers the database pool and the event store, migrates the database at start,
+and runs the service's background work in the same process: the relay (active in one replica,
+standby in the others), the projection runner, and the metrics/health HTTP server.
+``KernelEntrypoints`` adds the RPC methods every service answers (its log for catch-up, its
+dead letters) and parks its dead letters.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import kombu
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from . import metrics
+from .config import Settings
+from .consumers import DeadLetterParker, DeadLetters, ReliableEventHandler, catch_up
+from .db import Database
+from .events import Upcasters
+from .migrate import migrate
+from .projections import Projection, ProjectionRunner
+from .relay import Redactor, Relay
+from .store import EventStore
+
+log = logging.getLogger("eventstore.kernel")
+
+
+class Kernel(DependencyProvider):
+    def __init__(self, projections: list[Projection] | None = None,
+                 redact: Redactor | None = None, upcasters: Upcasters | None = None,
+                 run_relay: bool = True) -> None:
+        self.projections = projections or []
+        self.redact = redact
+        self.upcasters = upcasters or Upcasters()
+        self.run_relay = run_relay
+        self.relay: Relay | None = None
+        self.runner: ProjectionRunner | None = None
+        self._stopping = threading.Event()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        import psycogreen.eventlet
+        psycogreen.eventlet.patch_psycopg()  # psycopg2 waits cooperatively under eventlet
+        service = self.container.service_name
+        self.settings = Settings.from_env(service)
+        self.db = Database(self.settings.database_url, size=20, application_name=service)
+        self.store = EventStore(self.db, service, self.upcasters)
+        self.dead_letters = DeadLetters(self.db, self.settings.amqp_uri, service)
+        module = sys.modules[self.container.service_cls.__module__]
+        self.migrations = Path(module.__file__).parent / "migrations"  # type: ignore[arg-type]
+
+    def start(self) -> None:
+        applied = migrate(self.settings.database_url, self.migrations)
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+        service = self.container.service_name
+        if self.run_relay:
+            self.relay = Relay(service, self.settings.database_url, self.settings.amqp_uri,
+                               batch_size=self.settings.relay_batch_size,
+                               poll_seconds=self.settings.relay_poll_seconds,
+                               redact=self.redact)
+            self.container.spawn_managed_thread(self.relay.run, identifier="relay")
+        if self.projections:
+            self.runner = ProjectionRunner(self.db, service, self.projections,
+                                           poll_seconds=self.settings.projection_poll_seconds)
+            self.container.spawn_managed_thread(self.runner.run, identifier="projections")
+        self.container.spawn_managed_thread(self._watch, identifier="gauges")
+        if self.settings.metrics_port:
+            self.metrics_server = metrics.serve_metrics(self.settings.metrics_port,
+                                                        self.health_checks())
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self.relay:
+            self.relay.stop()
+        if self.runner:
+            self.runner.stop()
+        if getattr(self, "metrics_server", None):
+            self.metrics_server.shutdown()
+
+    def kill(self) -> None:
+        self.stop()
+
+    def get_dependency(self, worker_ctx) -> Kernel:
+        return self
+
+    # -- health and gauges -------------------------------------------------------------------
+
+    def health_checks(self) -> dict[str, metrics.HealthCheck]:
+        def database() -> tuple[bool, str]:
+            with self.db.connection() as conn, conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            return True, "reachable"
+
+        def broker() -> tuple[bool, str]:
+            with kombu.Connection(self.settings.amqp_uri, connect_timeout=2) as conn:
+                conn.connect()
+            return True, "reachable"
+
+        def relay() -> tuple[bool, str]:
+            if self.relay is None:
+                return True, "not run here"
+            return True, "active" if self.relay.active else "standby"
+
+        return {"database": database, "broker": broker, "relay": relay}
+
+    def _consumer_queues(self) -> list[str]:
+        return [e.queue.name for e in self.container.entrypoints
+                if isinstance(e, ReliableEventHandler) and getattr(e, "queue", None)]
+
+    def _watch(self) -> None:
+        """Refresh the gauges that need a query: consumer lag and waiting dead letters."""
+        service = self.container.service_name
+        while not self._stopping.wait(5.0):
+            try:
+                metrics.DEAD_LETTERS_WAITING.labels(service).set(self.dead_letters.waiting())
+                queues = self._consumer_queues()
+                if queues:
+                    with kombu.Connection(self.settings.amqp_uri) as conn:
+                        channel = conn.channel()
+                        for queue in queues:
+                            depth = channel.queue_declare(queue, passive=True).message_count
+                            metrics.CONSUMER_LAG.labels(queue).set(depth)
+            except Exception as exc:  # noqa: BLE001 - a gauge is not worth a crash
+                log.warning("gauges not refreshed: %s", exc)
+
+
+class KernelEntrypoints:
+    """RPC methods and the dead-letter parker that every service has."""
+
+    kernel: Kernel
+
+    @rpc
+    def read_events(self, after: list[int], limit: int = 500,
+                    types: list[str] | None = None) -> dict[str, Any]:
+        """A page of this service's log after the cursor ``after`` (catch-up, feeds)."""
+        limit = max(1, min(int(limit), 5000))
+        store = self.kernel.store
+        batch = store.read_all((int(after[0]), int(after[1])), limit)
+        wanted = set(types) if types else None
+        service = self.kernel.container.service_name
+        return {
+            "events": [e.to_message(service) for e in batch
+                       if wanted is None or e.type in wanted],
+            "next": list(batch[-1].cursor) if batch else [int(after[0]), int(after[1])],
+            "more": len(batch) == limit,
+        }
+
+    @rpc
+    def catch_up(self, source: str) -> dict[str, int]:
+        """Re-read ``source``'s log through this service's consumers of it (inbox dedups)."""
+        config = {"AMQP_URI": self.kernel.settings.amqp_uri}
+        with ClusterRpcProxy(config, timeout=60) as cluster:
+            proxy = getattr(cluster, source)
+            return catch_up(self.kernel.db, type(self), self, source,
+                            lambda after, limit, types: proxy.read_events(after, limit, types))
+
+    @rpc
+    def dead_letters(self, include_replayed: bool = False) -> list[dict[str, Any]]:
+        letters = self.kernel.dead_letters.list(include_replayed)
+        for letter in letters:
+            for key in ("parked_at", "replayed_at"):
+                if letter[key] is not None:
+                    letter[key] = letter[key].isoformat()
+        return letters
+
+    @rpc
+    def replay_dead_letter(self, letter_id: int) -> None:
+        self.kernel.dead_letters.replay(int(letter_id))
+
+    @DeadLetterParker.decorator
+    def park_dead_letter(self, body: Any, headers: dict[str, Any]) -> None:
+        self.kernel.dead_letters.park(body, headers)

@@ -1,0 +1,101 @@
+"""The one error hierarchy of the platform.
+
+Domain code, the event store and the services raise these; the gateway maps each to an HTTP
+status in one place (``status``), and nameko carries them across RPC by class name. Nothing here
+imports nameko, so domain modules may raise them freely.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ConsortiumError(Exception):
+    """Base of every error a client or operator may be shown."""
+
+    status = 500
+    title = "Internal error"
+
+    def __init__(self, detail: str = "", **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": type(self).__name__, "title": self.title, "status": self.status,
+                "detail": self.detail, **self.extra}
+
+
+class ValidationError(ConsortiumError):
+    """Input that can never succeed as sent. ``errors`` maps each bad field to its messages."""
+
+    status = 422
+    title = "Invalid input"
+
+    def __init__(self, detail: str = "", errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(detail, errors=errors or {})
+        self.errors = errors or {}
+
+
+class InvalidEvent(ValidationError):
+    title = "Invalid event"
+
+
+class IdempotencyKeyReused(ValidationError):
+    title = "Idempotency key reused with a different request"
+
+
+class NotFound(ConsortiumError):
+    status = 404
+    title = "Not found"
+
+
+class StreamNotFound(NotFound):
+    title = "Stream not found"
+
+
+class Forbidden(ConsortiumError):
+    status = 403
+    title = "Forbidden"
+
+
+class Unauthorized(ConsortiumError):
+    status = 401
+    title = "Unauthorized"
+
+
+class Conflict(ConsortiumError):
+    """The request is well formed but refused by the current state (an invariant)."""
+
+    status = 409
+    title = "Conflict"
+
+
+class WrongExpectedVersion(Conflict):
+    """Optimistic concurrency: the stream moved since the caller read it."""
+
+    title = "Version conflict"
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"stream {stream_id!r} is at version {actual}, not the expected {expected}",
+            stream_id=stream_id, expected_version=expected, actual_version=actual,
+        )
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class PreconditionFailed(ConsortiumError):
+    """A conditional write (``If-Match``) whose condition no longer holds."""
+
+    status = 412
+    title = "Precondition failed"
+
+
+ERRORS: dict[str, type[ConsortiumError]] = {
+    cls.__name__: cls
+    for cls in (ConsortiumError, ValidationError, InvalidEvent, IdempotencyKeyReused, NotFound,
+                StreamNotFound, Forbidden, Unauthorized, Conflict, WrongExpectedVersion,
+                PreconditionFailed)
+}

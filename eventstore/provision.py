@@ -1,0 +1,45 @@
+"""Databases and roles: one of each per service, created if missing (idempotent)."""
+
+from __future__ import annotations
+
+from psycopg2 import sql
+
+from .config import admin_database_url
+from .db import connect
+
+
+def ensure_database(name: str, owner: str, password: str, admin_url: str | None = None,
+                    template: str | None = None) -> None:
+    conn = connect(admin_url or admin_database_url(), application_name="provision")
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (owner,))
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD %s").format(
+                    sql.Identifier(owner)), (password,))
+            else:
+                cur.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD %s").format(
+                    sql.Identifier(owner)), (password,))
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cur.fetchone() is None:
+                # The admin must be a member of the owner role to hand it a database.
+                cur.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(owner)))
+                statement = sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(name), sql.Identifier(owner))
+                if template:
+                    statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+                cur.execute(statement)
+            cur.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(
+                sql.Identifier(name)))
+    finally:
+        conn.close()
+
+
+def drop_database(name: str, admin_url: str | None = None) -> None:
+    conn = connect(admin_url or admin_database_url(), application_name="provision")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(name)))
+    finally:
+        conn.close()

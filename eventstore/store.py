@@ -1,0 +1,354 @@
+"""The event store: one PostgreSQL table per service, and all of the SQL that touches it.
+
+Guarantees (each tested against a real PostgreSQL in tests/integration/test_store.py):
+
+1. Optimistic concurrency. ``append`` writes the events of one call atomically with versions
+   ``expected_version + 1 ...``, and refuses with ``WrongExpectedVersion`` when the stream is not
+   at ``expected_version``.
+2. A tailing reader never skips an event. ``read_all`` orders by (tx_id, position) and only
+   returns events of transactions older than every transaction still in flight, so an event that
+   commits late can never appear behind a cursor that has passed it.
+   See docs/decisions/001-log-ordering.md.
+3. Idempotent appends. An append with an idempotency key that was applied before returns the
+   first result and appends nothing.
+4. Streams load by the (stream_id, version) index, from the latest snapshot when there is one.
+5. Old event versions are upcast on read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg2
+import psycopg2.errors
+
+from . import metrics
+from .db import Database
+from .errors import (
+    IdempotencyKeyReused,
+    InvalidEvent,
+    StreamNotFound,
+    ValidationError,
+    WrongExpectedVersion,
+)
+from .events import NewEvent, RecordedEvent, Upcasters
+
+Cursor = tuple[int, int]
+START: Cursor = (0, 0)
+
+_COLUMNS = ("position, tx_id::text::bigint, event_id::text, stream_id, stream_type, version, "
+            "type, schema_version, hub_id, data, metadata, recorded_at")
+
+# Events of transactions that are still running, or that started before one that is, are held
+# back: they could still be joined by an event with a lower (tx_id, position).
+_VISIBLE = "tx_id < pg_snapshot_xmin(pg_current_snapshot())"
+
+_READ_ALL = f"""
+    SELECT {_COLUMNS} FROM events
+    WHERE (tx_id, position) > (%s::text::xid8, %s) AND {_VISIBLE}
+    ORDER BY tx_id, position LIMIT %s
+"""
+
+_READ_STREAM = f"""
+    SELECT {_COLUMNS} FROM events WHERE stream_id = %s AND version > %s ORDER BY version
+"""
+
+_STREAM_VERSION = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = %s"
+
+# One statement, so one round trip and atomic even in autocommit: the guard compares the stream's
+# current version with the caller's expectation; a concurrent append of the same version loses on
+# the (stream_id, version) unique constraint.
+_APPEND = """
+    WITH ins AS (
+        INSERT INTO events (event_id, stream_id, stream_type, version, type, schema_version,
+                            hub_id, data, metadata)
+        SELECT v.event_id::uuid, %(stream_id)s, %(stream_type)s, %(expected)s + v.n, v.type,
+               v.schema_version, v.hub_id, v.data::jsonb, v.metadata::jsonb
+        FROM (VALUES {values}) AS v(n, event_id, type, schema_version, hub_id, data, metadata)
+        WHERE ({guard}) = %(expected)s
+        RETURNING position, version
+    ){keyed}
+    SELECT position, version FROM ins ORDER BY version
+"""
+
+_GUARD = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = %(stream_id)s"
+
+_RECORD_KEY = """,
+    key AS (
+        INSERT INTO idempotency_keys (key, request_hash, result)
+        SELECT %(key)s, %(request_hash)s,
+               jsonb_build_object('stream_id', %(stream_id)s::text,
+                                  'version', max(version),
+                                  'positions', jsonb_agg(position ORDER BY version),
+                                  'response', %(response)s::jsonb)
+        FROM ins HAVING count(*) > 0
+    )"""
+
+_READ_KEY = "SELECT request_hash, result FROM idempotency_keys WHERE key = %s"
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    stream_id: str
+    version: int
+    positions: list[int]
+    replayed: bool = False
+    response: Any = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    stream_id: str
+    stream_type: str
+    version: int
+    state: dict[str, Any]
+
+
+@dataclass
+class EventStore:
+    """The log of one service. ``service`` labels metrics; ``upcasters`` apply on every read.
+
+    ``db`` may be None for a caller that passes its own cursor to every call (the relay).
+    """
+
+    db: Database | None
+    service: str
+    upcasters: Upcasters = field(default_factory=Upcasters)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def append(
+        self,
+        stream_id: str,
+        stream_type: str,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        *,
+        idempotency_key: str | None = None,
+        response: Any = None,
+        cur: Any = None,
+    ) -> AppendResult:
+        """Append ``events`` to ``stream_id`` if it is at ``expected_version`` (0: new stream).
+
+        With ``idempotency_key``, a key applied before returns its first result (and the
+        ``response`` recorded with it) and appends nothing; the same key with a different
+        request is refused. With ``cur``, the append joins the caller's transaction.
+        """
+        prepared = self._prepare(stream_id, stream_type, expected_version, events)
+        request_hash = _request_hash(stream_id, expected_version, events)
+        if idempotency_key is not None:
+            if not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 255:
+                raise ValidationError("idempotency key must be 1 to 255 characters",
+                                      {"idempotency_key": ["1 to 255 characters"]})
+            earlier = self._applied(idempotency_key, request_hash, cur)
+            if earlier is not None:
+                return earlier
+        started = time.perf_counter()
+        try:
+            if cur is not None:
+                rows = self._execute_append(cur, prepared, idempotency_key, request_hash,
+                                            response)
+            else:
+                with self._db.connection() as conn, conn.cursor() as own:
+                    rows = self._execute_append(own, prepared, idempotency_key, request_hash,
+                                                response)
+        except psycopg2.errors.UniqueViolation as exc:
+            constraint = exc.diag.constraint_name
+            if idempotency_key is not None and cur is None:
+                # A concurrent request with the same key may have won; then answer as it did.
+                earlier = self._applied(idempotency_key, request_hash, None)
+                if earlier is not None:
+                    return earlier
+            if constraint == "events_event_id_key":
+                raise InvalidEvent("an event with this event_id is recorded already",
+                                   {"event_id": ["already recorded"]}) from None
+            metrics.APPEND_CONFLICTS.labels(self.service).inc()
+            # The caller's transaction is aborted now; read the version outside it.
+            raise WrongExpectedVersion(stream_id, expected_version,
+                                       self.stream_version(stream_id)) from None
+        if not rows:
+            if idempotency_key is not None:
+                earlier = self._applied(idempotency_key, request_hash, cur)
+                if earlier is not None:
+                    return earlier
+            actual = self.stream_version(stream_id, cur)
+            if expected_version > 0 and actual == 0:
+                raise StreamNotFound(f"stream {stream_id!r} does not exist",
+                                     stream_id=stream_id)
+            metrics.APPEND_CONFLICTS.labels(self.service).inc()
+            raise WrongExpectedVersion(stream_id, expected_version, actual)
+        metrics.APPEND_SECONDS.labels(self.service).observe(time.perf_counter() - started)
+        metrics.EVENTS_APPENDED.labels(self.service, stream_type).inc(len(rows))
+        return AppendResult(stream_id, rows[-1][1], [r[0] for r in rows], response=response)
+
+    @staticmethod
+    def _prepare(stream_id: str, stream_type: str, expected_version: int,
+                 events: Sequence[NewEvent]) -> dict[str, Any]:
+        errors: dict[str, list[str]] = {}
+        if not isinstance(stream_id, str) or not stream_id or len(stream_id) > 200:
+            errors["stream_id"] = ["1 to 200 characters"]
+        if not isinstance(stream_type, str) or not stream_type:
+            errors["stream_type"] = ["required"]
+        if (not isinstance(expected_version, int) or isinstance(expected_version, bool)
+                or expected_version < 0):
+            errors["expected_version"] = ["a whole number, 0 for a new stream"]
+        if not events:
+            errors["events"] = ["at least one event"]
+        if errors:
+            raise ValidationError("cannot append: " + ", ".join(sorted(errors)), errors)
+        rows = []
+        for n, event in enumerate(events, start=1):
+            if not isinstance(event, NewEvent):
+                raise InvalidEvent(f"events[{n - 1}] is not a NewEvent",
+                                   {f"events[{n - 1}]": ["not an event"]})
+            data, meta = event.validate(n - 1)
+            rows.append((n, event.event_id, event.type, event.schema_version, event.hub_id,
+                         data, meta))
+        return {"stream_id": stream_id, "stream_type": stream_type,
+                "expected": expected_version, "rows": rows}
+
+    @staticmethod
+    def _execute_append(cur, prepared: dict[str, Any], key: str | None, request_hash: str,
+                        response: Any) -> list[tuple[int, int]]:
+        values = ",".join(
+            cur.mogrify("(%s,%s,%s,%s,%s::text,%s,%s)", row).decode() for row in prepared["rows"])
+        params = dict(prepared)
+        params.pop("rows")
+        keyed = ""
+        if key is not None:
+            keyed = _RECORD_KEY
+            params.update(key=key, request_hash=request_hash, response=json.dumps(response))
+        sql = _APPEND.format(values=values.replace("%", "%%"), guard=_GUARD, keyed=keyed)
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+    def _applied(self, key: str, request_hash: str, cur: Any) -> AppendResult | None:
+        row = self._fetchone(_READ_KEY, (key,), cur)
+        if row is None:
+            return None
+        stored_hash, result = row
+        if stored_hash != request_hash:
+            raise IdempotencyKeyReused(
+                "this idempotency key was used for a different request",
+                {"idempotency_key": ["already used for a different request"]})
+        metrics.IDEMPOTENT_REPLAYS.labels(self.service).inc()
+        return AppendResult(result["stream_id"], result["version"], result["positions"],
+                            replayed=True, response=result.get("response"))
+
+    # -- reading a stream --------------------------------------------------------------------
+
+    def stream_version(self, stream_id: str, cur: Any = None) -> int:
+        return self._fetchone(_STREAM_VERSION, (stream_id,), cur)[0]
+
+    def read_stream(self, stream_id: str, after_version: int = 0,
+                    cur: Any = None) -> list[RecordedEvent]:
+        """Events of one stream after ``after_version``, oldest first, upcast."""
+        return self._upcast(self._fetchall(_READ_STREAM, (stream_id, after_version), cur))
+
+    def save_snapshot(self, snapshot: Snapshot, cur: Any = None) -> None:
+        self._execute(
+            """INSERT INTO snapshots (stream_id, stream_type, version, state)
+               VALUES (%s, %s, %s, %s)
+               ON CONFLICT (stream_id) DO UPDATE
+               SET version = excluded.version, state = excluded.state,
+                   recorded_at = now()
+               WHERE snapshots.version < excluded.version""",
+            (snapshot.stream_id, snapshot.stream_type, snapshot.version,
+             json.dumps(snapshot.state)), cur)
+
+    def load_snapshot(self, stream_id: str, cur: Any = None) -> Snapshot | None:
+        row = self._fetchone(
+            "SELECT stream_id, stream_type, version, state FROM snapshots WHERE stream_id = %s",
+            (stream_id,), cur)
+        return Snapshot(*row) if row else None
+
+    # -- reading the whole log ---------------------------------------------------------------
+
+    def read_all(self, after: Cursor = START, limit: int = 1000,
+                 cur: Any = None) -> list[RecordedEvent]:
+        """The next committed events after ``after`` in commit order, never skipping one."""
+        tx_id, position = after
+        return self._upcast(self._fetchall(_READ_ALL, (str(tx_id), position, limit), cur))
+
+    def iter_all(self, after: Cursor = START, page: int = 5000) -> Iterator[RecordedEvent]:
+        """Every committed event after ``after``, read in pages."""
+        while True:
+            batch = self.read_all(after, page)
+            yield from batch
+            if len(batch) < page:
+                return
+            after = batch[-1].cursor
+
+    def count_after(self, after: Cursor, cap: int = 1_000_000, cur: Any = None) -> int:
+        """How many committed events lie after ``after`` (at most ``cap``): a lag gauge."""
+        return self._fetchone(
+            f"""SELECT count(*) FROM (SELECT 1 FROM events
+                WHERE (tx_id, position) > (%s::text::xid8, %s) AND {_VISIBLE} LIMIT %s) t""",
+            (str(after[0]), after[1], cap), cur)[0]
+
+    # -- checkpoints (relay and projections) -------------------------------------------------
+
+    def checkpoint(self, name: str, cur: Any = None, lock: bool = False) -> Cursor:
+        """The saved cursor of ``name``; with ``lock`` the row stays locked until ``cur`` ends."""
+        self._execute("INSERT INTO checkpoints (name) VALUES (%s) ON CONFLICT DO NOTHING",
+                      (name,), cur)
+        row = self._fetchone(
+            "SELECT tx_id::text::bigint, position FROM checkpoints WHERE name = %s"
+            + (" FOR UPDATE" if lock else ""), (name,), cur)
+        return (row[0], row[1])
+
+    def save_checkpoint(self, name: str, cursor: Cursor, cur: Any = None) -> None:
+        self._execute(
+            """UPDATE checkpoints SET tx_id = %s::text::xid8, position = %s, updated_at = now()
+               WHERE name = %s""", (str(cursor[0]), cursor[1], name), cur)
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    @property
+    def _db(self) -> Database:
+        if self.db is None:
+            raise RuntimeError("this EventStore has no pool; pass cur= to every call")
+        return self.db
+
+    def _upcast(self, rows: list[tuple]) -> list[RecordedEvent]:
+        events = [RecordedEvent(*row) for row in rows]
+        if self.upcasters:
+            events = [self.upcasters.upcast(e) for e in events]
+        return events
+
+    def _fetchall(self, sql: str, params: tuple, cur: Any) -> list[tuple]:
+        if cur is not None:
+            cur.execute(sql, params)
+            return cur.fetchall()
+        with self._db.connection() as conn, conn.cursor() as own:
+            own.execute(sql, params)
+            return own.fetchall()
+
+    def _fetchone(self, sql: str, params: tuple, cur: Any) -> Any:
+        if cur is not None:
+            cur.execute(sql, params)
+            return cur.fetchone()
+        with self._db.connection() as conn, conn.cursor() as own:
+            own.execute(sql, params)
+            return own.fetchone()
+
+    def _execute(self, sql: str, params: tuple, cur: Any) -> None:
+        if cur is not None:
+            cur.execute(sql, params)
+            return
+        with self._db.connection() as conn, conn.cursor() as own:
+            own.execute(sql, params)
+
+
+def _request_hash(stream_id: str, expected_version: int, events: Sequence[NewEvent]) -> str:
+    """What makes two requests 'the same' for an idempotency key: not event ids or metadata."""
+    canonical = json.dumps(
+        [stream_id, expected_version,
+         [[e.type, e.schema_version, e.hub_id, e.data] for e in events]],
+        sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,0 +1,60 @@
+"""given / when / then for aggregates, without a database:
+
+    given(Member, "m-1", [("MemberEnrolled", {...})]) \\
+        .when(lambda m: m.assign_role("p-1", "sponsor")) \\
+        .then([("RoleAssigned", {"person_id": "p-1", "role": "sponsor"})])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from .aggregate import Aggregate
+from .events import RecordedEvent
+
+GivenEvent = tuple[str, dict[str, Any]]
+
+
+class Scenario:
+    def __init__(self, aggregate: type[Aggregate], id: str,  # noqa: A002
+                 history: Sequence[GivenEvent], hub_id: str | None = None) -> None:
+        self.instance = aggregate(id)
+        for version, (event_type, data) in enumerate(history, start=1):
+            self.instance.replay(RecordedEvent(
+                version, 0, f"00000000-0000-0000-0000-{version:012d}", id,
+                aggregate.stream_type, version, event_type, 1, hub_id, data, {},
+                datetime.now(UTC)))
+        self._error: BaseException | None = None
+        self._ran = False
+
+    def when(self, command: Callable[[Any], Any]) -> Scenario:
+        try:
+            command(self.instance)
+        except Exception as exc:  # noqa: BLE001 - kept for then_raises
+            self._error = exc
+        self._ran = True
+        return self
+
+    def then(self, expected: Sequence[GivenEvent]) -> Any:
+        """The command recorded exactly these events; returns the aggregate for more checks."""
+        assert self._ran, "call when() first"
+        if self._error is not None:
+            raise AssertionError(f"the command raised {self._error!r}") from self._error
+        recorded = [(e.type, e.data) for e in self.instance.pending]
+        assert recorded == list(expected), f"recorded {recorded}, expected {list(expected)}"
+        return self.instance
+
+    def then_raises(self, error: type[BaseException], match: str = "") -> BaseException:
+        """The command was refused with ``error`` (mentioning ``match``) and recorded nothing."""
+        assert self._ran, "call when() first"
+        assert isinstance(self._error, error), f"expected {error.__name__}, got {self._error!r}"
+        assert match.lower() in str(self._error).lower(), f"{match!r} not in {self._error}"
+        assert self.instance.pending == [], "a refused command must record nothing"
+        return self._error
+
+
+def given(aggregate: type[Aggregate], id: str,  # noqa: A002
+          history: Sequence[GivenEvent] = (), hub_id: str | None = None) -> Scenario:
+    return Scenario(aggregate, id, history, hub_id)

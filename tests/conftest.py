@@ -1,0 +1,73 @@
+"""Real PostgreSQL and RabbitMQ for every test that touches storage or messaging.
+
+Each test gets its own database, cloned from a migrated template, and the session gets its own
+RabbitMQ virtual host, so tests neither see each other's data nor the platform `make up` runs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+
+import pytest
+
+from eventstore.config import DEV_DB_PASSWORD
+from eventstore.db import Database
+from eventstore.migrate import migrate
+from eventstore.provision import drop_database, ensure_database
+from eventstore.store import EventStore
+
+TEST_ROLE = "consortium_test"
+PASSWORD = os.environ.get("CONSORTIUM_DB_PASSWORD", DEV_DB_PASSWORD)
+PG_HOST = os.environ.get("CONSORTIUM_PG_HOST", "localhost")
+PG_PORT = os.environ.get("CONSORTIUM_PG_PORT", "5432")
+
+
+def db_url(name: str) -> str:
+    return f"postgresql://{TEST_ROLE}:{PASSWORD}@{PG_HOST}:{PG_PORT}/{name}"
+
+
+@pytest.fixture(scope="session")
+def template_db():
+    name = f"consortium_test_tmpl_{os.getpid()}"
+    drop_database(name)
+    ensure_database(name, TEST_ROLE, PASSWORD)
+    migrate(db_url(name))
+    yield name
+    drop_database(name)
+
+
+@pytest.fixture
+def database_url(template_db):
+    name = f"consortium_test_{uuid.uuid4().hex[:12]}"
+    ensure_database(name, TEST_ROLE, PASSWORD, template=template_db)
+    yield db_url(name)
+    drop_database(name)
+
+
+@pytest.fixture
+def db(database_url):
+    database = Database(database_url, size=12)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def store(db):
+    return EventStore(db, service="test")
+
+
+def rabbitmqctl(*args: str) -> str:
+    return subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True,
+                          text=True, timeout=60).stdout
+
+
+@pytest.fixture(scope="session")
+def amqp_uri():
+    """A RabbitMQ virtual host of this test session, deleted with everything in it at the end."""
+    vhost = f"consortium-test-{os.getpid()}"
+    rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    yield f"pyamqp://guest:guest@localhost:5672/{vhost}"
+    rabbitmqctl("delete_vhost", vhost)

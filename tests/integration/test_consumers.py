@@ -1,0 +1,148 @@
+"""Consumers: idempotent, dead-lettered after the retry limit, replayable, able to catch up."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import kombu
+import pytest
+
+from eventstore.db import connect
+from tests.support import Process, ServiceProcess, python, wait_until
+
+DUPLICATES = 'consumer_events_total{consumer="on_entry_made",outcome="duplicate"}'
+
+
+def query(url, sql, params=()):
+    conn = connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else None
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def ledger_db(database_url):
+    return database_url
+
+
+@pytest.fixture
+def tally_db(template_db):
+    from tests.conftest import PASSWORD, TEST_ROLE, db_url
+    from eventstore.provision import drop_database, ensure_database
+    name = f"consortium_test_{uuid.uuid4().hex[:12]}"
+    ensure_database(name, TEST_ROLE, PASSWORD, template=template_db)
+    yield db_url(name)
+    drop_database(name)
+
+
+@pytest.fixture
+def ledger(ledger_db, amqp_uri):
+    process = ServiceProcess("ledger", "tests.fixtures.ledger.service:Ledger", ledger_db, amqp_uri)
+    yield process
+    process.stop()
+
+
+def start_tally(tally_db, amqp_uri):
+    return ServiceProcess("tally", "tests.fixtures.tally.service:Tally", tally_db, amqp_uri)
+
+
+def tallied(tally_db):
+    return sorted(n for (n,) in query(tally_db, "SELECT n FROM tallied"))
+
+
+def cli(*args):
+    process = Process(f"cli-{uuid.uuid4().hex[:6]}", python("-m", "eventstore", *args))
+    process.proc.wait(120)
+    output = process.output()
+    process.stop()
+    assert process.proc.returncode == 0, output
+    return output
+
+
+def test_catch_up_redelivery_dead_letter_and_replay(ledger, tally_db, ledger_db, amqp_uri):
+    # Published before the consumer existed: RabbitMQ had no queue to put them in.
+    for n in range(5):
+        ledger.rpc("make_entry", n)
+    wait_until(lambda: query(ledger_db, "SELECT position FROM checkpoints WHERE name='relay'")
+               and ledger.metric('relay_events_published_total{service="ledger"}') == 5,
+               what="the relay to publish the first 5")
+    tally = start_tally(tally_db, amqp_uri)
+    try:
+        assert tallied(tally_db) == []
+        # The operator's catch-up reads them from the source's log ...
+        out = cli("catch-up", "--service", "tally", "--source", "ledger",
+                  "--amqp-uri", amqp_uri)
+        assert json.loads(out.strip().splitlines()[-1]) == {"read": 5, "applied": 5,
+                                                            "duplicates": 0}
+        assert tallied(tally_db) == [0, 1, 2, 3, 4]
+        # ... and doing it again changes nothing.
+        assert tally.rpc("catch_up", "ledger") == {"read": 5, "applied": 0, "duplicates": 5}
+        assert tallied(tally_db) == [0, 1, 2, 3, 4]
+
+        # Live delivery, with entry 7 failing every time.
+        query(tally_db, "INSERT INTO poison (n) VALUES (7)")
+        for n in range(5, 10):
+            ledger.rpc("make_entry", n)
+        wait_until(lambda: tally.rpc("dead_letters"), timeout=30, what="a dead letter")
+        wait_until(lambda: tallied(tally_db) == [0, 1, 2, 3, 4, 5, 6, 8, 9],
+                   what="the other entries tallied")
+        (letter,) = tally.rpc("dead_letters")
+        assert json.loads(letter["body"])["data"] == {"n": 7}
+        assert letter["reason"] == "delivery_limit"
+        assert letter["queue"] == "evt-ledger-EntryMade--tally.on_entry_made"
+        assert tally.metric('consumer_events_total{consumer="on_entry_made",outcome="failed"}') == 3
+
+        # A redelivered event (same event id) changes nothing.
+        duplicates = tally.metric(DUPLICATES)
+        event = ledger.rpc("read_events", [0, 0], 100)["events"][1]
+        with kombu.Connection(amqp_uri) as conn:
+            kombu.Producer(conn.channel()).publish(
+                event, exchange="", routing_key=letter["queue"], serializer="json")
+        wait_until(lambda: tally.metric(DUPLICATES) == duplicates + 1,
+                   what="the duplicate to be seen")
+        assert tallied(tally_db) == [0, 1, 2, 3, 4, 5, 6, 8, 9]
+
+        # The bug is fixed; the operator replays the dead letter: applied once.
+        query(tally_db, "DELETE FROM poison")
+        cli("dead-letters", "replay", "all", "--service", "tally", "--database-url", tally_db,
+            "--amqp-uri", amqp_uri)
+        wait_until(lambda: tallied(tally_db) == list(range(10)), what="the replay applied")
+        assert tally.rpc("dead_letters") == []
+        # Replaying it once more is harmless.
+        tally.rpc("replay_dead_letter", letter["id"])
+        wait_until(lambda: tally.metric(DUPLICATES) == duplicates + 2,
+                   what="the second replay to be seen")
+        assert tallied(tally_db) == list(range(10))
+        listed = cli("dead-letters", "list", "--all", "--service", "tally", "--database-url",
+                     tally_db, "--amqp-uri", amqp_uri)
+        assert json.loads(listed.strip().splitlines()[-1])["replays"] == 2
+    finally:
+        tally.stop()
+
+
+def test_projection_rebuild_gives_the_live_read_model(ledger, ledger_db):
+    for n in range(40):
+        ledger.rpc("make_entry", n, hub_id="hub-a" if n % 3 else "hub-b")
+    for n in range(0, 40, 4):
+        ledger.rpc("amend_entry", n)
+
+    def read_model():
+        return (query(ledger_db, "SELECT * FROM entries_view ORDER BY stream_id"),
+                query(ledger_db, "SELECT * FROM entry_totals ORDER BY hub_id"))
+
+    wait_until(lambda: len(read_model()[0]) == 40
+               and sum(r[3] for r in read_model()[0]) == 10, what="the live projection")
+    live = read_model()
+    assert live[1] == [("hub-a", 26, sum(n for n in range(40) if n % 3)),
+                       ("hub-b", 14, sum(n for n in range(40) if not n % 3))]
+    query(ledger_db, "UPDATE entries_view SET n = -1")   # a read model gone wrong
+    cli("projections", "rebuild", "--service", "ledger", "--module",
+        "tests.fixtures.ledger.projections", "--database-url", ledger_db)
+    assert read_model() == live
+    ledger.rpc("make_entry", 100)   # the live runner goes on from the rebuilt checkpoint
+    wait_until(lambda: len(read_model()[0]) == 41, what="the live projection after rebuild")
+    assert read_model()[1][0] == ("hub-a", 27, live[1][0][2] + 100)

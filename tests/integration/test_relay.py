@@ -1,0 +1,113 @@
+"""The relay publishes the log at least once and in log order, whatever fails (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from eventstore.events import NewEvent
+from tests.support import Process, bind_queue, drain, python, queue_depth, wait_until
+
+SERVICE = "ledger"
+
+
+def relay_process(name, database_url, amqp_uri, metrics_port=0):
+    return Process(name, python("-m", "eventstore", "relay", "--service", SERVICE,
+                                "--database-url", database_url, "--amqp-uri", amqp_uri,
+                                "--metrics-port", str(metrics_port)),
+                   env={"CONSORTIUM_RELAY_BATCH_SIZE": "50"})
+
+
+def append_many(store, count, start=0):
+    for n in range(start, start + count):
+        store.append(f"entry-{n}", "entry", 0, [NewEvent("EntryMade", {"n": n}, hub_id="h")])
+
+
+def assert_in_log_order(received, store):
+    log = [e.event_id for e in store.iter_all()]
+    first_seen, seen = [], set()
+    for body in received:
+        if body["event_id"] not in seen:
+            seen.add(body["event_id"])
+            first_seen.append(body["event_id"])
+    assert first_seen == log, "the relay skipped or reordered events"
+
+
+def vhost_of(amqp_uri):
+    return amqp_uri.rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def events_queue(amqp_uri):
+    queue = f"test-relay-{time.monotonic_ns()}"
+    bind_queue(amqp_uri, queue, f"{SERVICE}.events")
+    return queue
+
+
+def test_relay_publishes_in_nameko_format_and_checkpoints(store, database_url, amqp_uri,
+                                                          events_queue):
+    append_many(store, 120)
+    relay = relay_process("relay-basic", database_url, amqp_uri, metrics_port=18931)
+    try:
+        wait_until(lambda: queue_depth(amqp_uri, events_queue) >= 120, what="120 published")
+        received = drain(amqp_uri, events_queue)
+        assert len(received) == 120
+        assert_in_log_order(received, store)
+        first = received[0]
+        assert first["type"] == "EntryMade" and first["source"] == SERVICE
+        assert first["data"] == {"n": 0} and first["hub_id"] == "h"
+        wait_until(lambda: store.checkpoint("relay")[1] == store.read_all(limit=200)[-1].position,
+                   what="the checkpoint to reach the head")
+        metrics = urllib.request.urlopen("http://127.0.0.1:18931/metrics").read().decode()
+        assert 'relay_events_published_total{service="ledger"} 120.0' in metrics
+        assert 'relay_active{service="ledger"} 1.0' in metrics
+    finally:
+        relay.stop()
+    # A restarted relay resumes from the checkpoint: nothing is published twice after a clean stop.
+    append_many(store, 5, start=120)
+    relay = relay_process("relay-basic-2", database_url, amqp_uri)
+    try:
+        wait_until(lambda: queue_depth(amqp_uri, events_queue) >= 5, what="5 more published")
+        assert [b["data"]["n"] for b in drain(amqp_uri, events_queue)] == list(range(120, 125))
+    finally:
+        relay.stop()
+
+
+@pytest.mark.slow
+def test_relay_survives_dropped_connections_kills_and_takeover(store, database_url, amqp_uri,
+                                                               events_queue):
+    total = 3000
+    writer = threading.Thread(target=append_many, args=(store, total))
+    writer.start()
+    first = relay_process("relay-a", database_url, amqp_uri)
+    second = relay_process("relay-b", database_url, amqp_uri)  # a standby while `first` lives
+    third = None
+    try:
+        depth = lambda: queue_depth(amqp_uri, events_queue)  # noqa: E731
+        for round_ in range(3):
+            wait_until(lambda r=round_: depth() >= 300 * (r + 1), what="progress")
+            subprocess.run(["rabbitmqctl", "-q", "close_all_connections", "--vhost",
+                            vhost_of(amqp_uri), "test: dropping connections"], check=True,
+                           timeout=60)
+        wait_until(lambda: depth() >= 1200, what="progress after dropped connections")
+        first.kill()                           # the active relay dies mid-stream ...
+        wait_until(lambda: depth() >= 1800, what="the standby to take over")
+        second.kill()                          # ... and the one that took over dies too
+        third = relay_process("relay-c", database_url, amqp_uri)
+        writer.join()
+        wait_until(lambda: depth() >= total, timeout=60, what="every event published")
+        wait_until(lambda: store.checkpoint("relay")[1] == max(
+            e.position for e in store.iter_all()), what="the checkpoint at the head")
+        received = drain(amqp_uri, events_queue)
+        assert len({b["event_id"] for b in received}) == total
+        assert_in_log_order(received, store)
+        assert "active" in first.output() and "active" in second.output()
+    finally:
+        writer.join()
+        for process in (first, second, third):
+            if process is not None:
+                process.stop()

@@ -1,0 +1,162 @@
+"""Helpers for tests that run real processes: start/stop them, await conditions."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import kombu
+
+ROOT = Path(__file__).resolve().parent.parent
+LOGS = ROOT / ".run" / "test-logs"
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 20.0, what: str = "condition",
+               interval: float = 0.02) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail with ``what`` on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+class Process:
+    """A child process with its output in .run/test-logs/<name>.log."""
+
+    def __init__(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.log_path = LOGS / f"{name}.log"
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to clean up, as when a machine dies."""
+        if self.alive():
+            self.proc.kill()
+        self.proc.wait(10)
+        self._log.close()
+
+    def stop(self) -> None:
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._log.close()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def python(*args: str) -> list[str]:
+    return [sys.executable, *args]
+
+
+def bind_queue(amqp_uri: str, queue: str, exchange: str, routing_key: str = "#") -> None:
+    with kombu.Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        ex = kombu.Exchange(exchange, type="topic", durable=True)
+        kombu.Queue(queue, ex, routing_key=routing_key, durable=True)(channel).declare()
+
+
+def drain(amqp_uri: str, queue: str) -> list[dict[str, Any]]:
+    """Every message waiting in ``queue`` (acked), decoded from JSON, in queue order."""
+    bodies = []
+    with kombu.Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        while True:
+            message = channel.basic_get(queue, no_ack=True)
+            if message is None:
+                return bodies
+            bodies.append(json.loads(message.body))
+
+
+def queue_depth(amqp_uri: str, queue: str) -> int:
+    with kombu.Connection(amqp_uri) as conn:
+        return conn.channel().queue_declare(queue, passive=True).message_count
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 2.0) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+    except OSError:
+        return 0, ""
+
+
+class ServiceProcess(Process):
+    """A service run exactly as in production: `nameko run` with deploy/nameko.yaml."""
+
+    def __init__(self, service: str, module: str, database_url: str, amqp_uri: str,
+                 env: dict[str, str] | None = None) -> None:
+        self.service = service
+        self.amqp_uri = amqp_uri
+        self.metrics_port = free_port()
+        super().__init__(f"{service}-{self.metrics_port}", [
+            str(Path(sys.executable).parent / "nameko"), "run", "--config",
+            str(ROOT / "deploy" / "nameko.yaml"), module,
+        ], env={f"CONSORTIUM_DB_{service.upper()}_URL": database_url,
+                "CONSORTIUM_AMQP_URI": amqp_uri, "METRICS_PORT": str(self.metrics_port),
+                "PYTHONWARNINGS": "ignore",
+                **(env or {})})
+        try:
+            wait_until(lambda: not self.alive() or self.healthy(), timeout=60,
+                       what=f"{service} to be healthy")
+            assert self.alive(), f"{service} exited:\n{self.output()}"
+            wait_until(self._answers_rpc, timeout=30, what=f"{service} to answer RPC")
+        except BaseException:
+            self.stop()
+            raise
+
+    def healthy(self) -> bool:
+        return http_get(f"http://127.0.0.1:{self.metrics_port}/healthz")[0] == 200
+
+    def _answers_rpc(self) -> bool:
+        try:
+            self.rpc("read_events", [0, 0], 1)
+            return True
+        except Exception:  # noqa: BLE001 - not up yet
+            return False
+
+    def rpc(self, method: str, *args: Any, timeout: float = 10, **kwargs: Any) -> Any:
+        from nameko.standalone.rpc import ClusterRpcProxy
+        with ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, timeout=timeout) as cluster:
+            return getattr(getattr(cluster, self.service), method)(*args, **kwargs)
+
+    def metric(self, sample: str) -> float:
+        """The value of one sample line (name with labels) on /metrics, 0 if absent."""
+        _, text = http_get(f"http://127.0.0.1:{self.metrics_port}/metrics")
+        for line in text.splitlines():
+            if line.startswith(sample + " "):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
