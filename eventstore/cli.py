@@ -36,7 +36,8 @@ def _settings(args) -> Settings:
 
 def cmd_migrate(args) -> int:
     from .migrate import migrate
-    folder = Path(args.migrations) if args.migrations else ROOT / "services" / args.service / "migrations"
+    default = ROOT / "services" / args.service / "migrations"
+    folder = Path(args.migrations) if args.migrations else default
     applied = migrate(_settings(args).database_url, folder)
     print("\n".join(applied) if applied else f"{args.service}: up to date")
     return 0
@@ -127,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     p = command("projections", cmd_projections, "rebuild projections")
     p.add_argument("action", choices=["rebuild"])
     p.add_argument("name", nargs="?")
-    p.add_argument("--module", help="module with PROJECTIONS (default services.<service>.projections)")
+    p.add_argument("--module",
+                   help="module with PROJECTIONS (default services.<service>.projections)")
     p = command("catch-up", cmd_catch_up, "re-read a source's log into a consumer service")
     p.add_argument("--source", required=True)
     p.add_argument("--timeout", type=float, default=600)

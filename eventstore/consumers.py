@@ -74,8 +74,9 @@ class ReliableEventHandler(EventHandler):
         service = self.container.service_name
         limit = self.delivery_limit or Settings.from_env(service).consumer_delivery_limit
         declare_dead_letter_route(self.container.config["AMQP_URI"], service)
+        plain: Queue = self.queue  # type: ignore[has-type]
         self.queue = Queue(
-            self.queue.name, exchange=self.queue.exchange, routing_key=self.event_type,
+            plain.name, exchange=plain.exchange, routing_key=self.event_type,
             durable=True, queue_arguments={
                 "x-queue-type": "quorum",
                 "x-delivery-limit": limit,
@@ -150,7 +151,7 @@ def kernel_of(service: Any) -> Any:
         name = next((n for n in dir(cls) if isinstance(getattr(cls, n, None), Kernel)), None)
         if name is None:
             raise TypeError(f"{cls.__name__} needs a Kernel() dependency for @consumes")
-        cls.__kernel_attr__ = name  # type: ignore[attr-defined]
+        cls.__kernel_attr__ = name
     return getattr(service, name)
 
 
@@ -238,6 +239,10 @@ class DeadLetters:
         metrics.DEAD_LETTERS_REPLAYED.labels(self.service).inc()
 
 
+def _apply(fn: Callable, service: Any, event: RecordedEvent, tx: Any) -> Any:
+    return fn(service, tx, event)
+
+
 def catch_up(db: Database, service_cls: type, service: Any, source: str,
              read_page: Callable[[list[int], int, list[str]], dict[str, Any]],
              page: int = 500) -> dict[str, int]:
@@ -255,7 +260,7 @@ def catch_up(db: Database, service_cls: type, service: Any, source: str,
             counts["read"] += 1
             fn = handlers[event.type]
             applied = inbox.handle(fn.__name__, source, event,
-                                   lambda tx, fn=fn, event=event: fn(service, tx, event))
+                                   functools.partial(_apply, fn, service, event))
             counts["applied" if applied else "duplicates"] += 1
         cursor = result["next"]
         if not result["more"]:

@@ -6,6 +6,7 @@ queue below blocks a green thread, not the process.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,10 +54,9 @@ class Database:
     def _release(self, conn, broken: bool) -> None:
         if broken or conn.closed:
             self._created -= 1
-            try:
+            # Closing a dead connection may fail; it is gone anyway.
+            with contextlib.suppress(Exception):
                 conn.close()
-            except Exception:  # noqa: BLE001 - closing a dead connection may fail; it is gone anyway
-                pass
             return
         self._idle.put(conn)
 

@@ -14,12 +14,15 @@ dead letters) and parks its dead letters.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import kombu
+import psycopg2
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -63,9 +66,7 @@ class Kernel(DependencyProvider):
         self.migrations = Path(module.__file__).parent / "migrations"  # type: ignore[arg-type]
 
     def start(self) -> None:
-        applied = migrate(self.settings.database_url, self.migrations)
-        if applied:
-            log.info("applied migrations: %s", ", ".join(applied))
+        self._migrate_or_exit()
         service = self.container.service_name
         if self.run_relay:
             self.relay = Relay(service, self.settings.database_url, self.settings.amqp_uri,
@@ -81,6 +82,27 @@ class Kernel(DependencyProvider):
         if self.settings.metrics_port:
             self.metrics_server = metrics.serve_metrics(self.settings.metrics_port,
                                                         self.health_checks())
+
+    def _migrate_or_exit(self) -> None:
+        """Wait for the database a little (it may be starting too), then give up loudly.
+
+        A service without its database can do nothing; exiting lets the supervisor (the
+        runner, compose, systemd) see it, where a nameko container that failed to start would
+        leave the process hanging.
+        """
+        deadline = time.monotonic() + self.settings.startup_timeout_seconds
+        while True:
+            try:
+                applied = migrate(self.settings.database_url, self.migrations)
+                break
+            except psycopg2.OperationalError as exc:
+                if time.monotonic() > deadline:
+                    log.critical("database unreachable, exiting: %s", exc)
+                    logging.shutdown()
+                    os._exit(3)
+                time.sleep(1.0)
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
 
     def stop(self) -> None:
         self._stopping.set()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -200,5 +199,5 @@ def _idle(broker: kombu.Connection, seconds: float) -> None:
     try:
         broker.heartbeat_check()
         broker.drain_events(timeout=seconds)
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         pass

@@ -1,0 +1,38 @@
+# Entry points. `make up` and `make test` do all the set-up a fresh Debian machine needs.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: up down status test lint unit bench lock bootstrap
+
+bootstrap:
+	@bash deploy/bootstrap.sh
+
+up: bootstrap  ## the whole platform on localhost, with demo data
+	@$(PY) -m deploy.runner up
+
+down:  ## stop every process `make up` started
+	@if [ -x $(PY) ]; then $(PY) -m deploy.runner down; fi
+
+status:
+	@$(PY) -m deploy.runner status
+
+test: bootstrap lint  ## lint, types, and the whole test suite against real PostgreSQL and RabbitMQ
+	@$(PY) -m pytest $(PYTEST_ARGS)
+
+lint:
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/mypy eventstore
+
+unit:  ## the fast tests only (no servers)
+	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+bench: bootstrap
+	@$(PY) bench/eventstore.py
+
+lock:  ## re-pin every dependency after changing pyproject.toml
+	rm -rf .lock-venv && python3.11 -m venv .lock-venv
+	.lock-venv/bin/pip install -q . ".[dev]"
+	(echo "# Exact versions of every package, direct and transitive. Regenerate with: make lock"; \
+	 .lock-venv/bin/pip freeze --all --exclude-editable | grep -vE "^(-e|pip==|consortium)") > requirements.lock
+	rm -rf .lock-venv
