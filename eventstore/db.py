@@ -11,11 +11,14 @@ import queue
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import orjson
 import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 
-# jsonb arrives as Python objects; json/jsonb parameters are sent with psycopg2's Json adapter.
+# jsonb arrives as Python objects, decoded by orjson: reading the log is mostly JSON decoding,
+# and orjson makes a full scan about 1.4x faster than the standard library (bench/eventstore.py).
+psycopg2.extras.register_default_jsonb(loads=orjson.loads, globally=True)
 psycopg2.extensions.register_adapter(dict, psycopg2.extras.Json)
 
 _BROKEN = (psycopg2.OperationalError, psycopg2.InterfaceError)
