@@ -118,7 +118,7 @@ def healthy(url: str) -> bool:
 def provision() -> None:
     password = os.environ.get("CONSORTIUM_DB_PASSWORD") or DEV_DB_PASSWORD
     for service in existing_services():
-        ensure_database(f"consortium_{service}", service, password)
+        ensure_database(f"consortium_{service}", service, password, reset_password=True)
         applied = migrate(Settings.from_env(service).database_url,
                           ROOT / "services" / service / "migrations")
         print(f"  {service}: database consortium_{service} ready"

@@ -20,10 +20,11 @@ class NewEvent:
     schema_version: int = 1
     hub_id: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
-    event_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # Empty: the store assigns one when the event is appended.
+    event_id: str = ""
 
-    def validate(self, index: int = 0) -> tuple[str, str]:
-        """Check the event can be stored; return its data and metadata as JSON text."""
+    def validate(self, index: int = 0) -> tuple[str, str, str]:
+        """Check the event can be stored; return its id, data and metadata as JSON text."""
         where = f"events[{index}]"
         if not isinstance(self.type, str) or not self.type.strip():
             raise InvalidEvent(f"{where}: type is missing", {f"{where}.type": ["required"]})
@@ -33,18 +34,22 @@ class NewEvent:
         if not isinstance(self.schema_version, int) or self.schema_version < 1:
             raise InvalidEvent(f"{where}: schema_version must be a positive integer",
                                {f"{where}.schema_version": ["must be a positive integer"]})
-        try:
-            uuid.UUID(str(self.event_id))
-        except ValueError:
-            raise InvalidEvent(f"{where}: event_id is not a UUID",
-                               {f"{where}.event_id": ["must be a UUID"]}) from None
+        event_id = self.event_id
+        if event_id:
+            try:
+                uuid.UUID(str(event_id))
+            except ValueError:
+                raise InvalidEvent(f"{where}: event_id is not a UUID",
+                                   {f"{where}.event_id": ["must be a UUID"]}) from None
+        else:
+            event_id = str(uuid.uuid4())
         try:
             data = json.dumps(self.data, allow_nan=False)
-            metadata = json.dumps(self.metadata, allow_nan=False)
+            metadata = json.dumps(self.metadata, allow_nan=False) if self.metadata else "{}"
         except (TypeError, ValueError) as exc:
             raise InvalidEvent(f"{where}: not JSON-serialisable: {exc}",
                                {f"{where}.data": [f"not JSON-serialisable: {exc}"]}) from None
-        return data, metadata
+        return event_id, data, metadata
 
 
 @dataclass(frozen=True, slots=True)

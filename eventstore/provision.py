@@ -9,7 +9,9 @@ from .db import connect
 
 
 def ensure_database(name: str, owner: str, password: str, admin_url: str | None = None,
-                    template: str | None = None) -> None:
+                    template: str | None = None, reset_password: bool = False) -> None:
+    """Create the role and database if missing. ``reset_password`` also sets the password of
+    an existing role (provisioning does; tests sharing a role must not race on it)."""
     conn = connect(admin_url or admin_database_url(), application_name="provision")
     try:
         with conn.cursor() as cur:
@@ -17,7 +19,7 @@ def ensure_database(name: str, owner: str, password: str, admin_url: str | None 
             if cur.fetchone() is None:
                 cur.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD %s").format(
                     sql.Identifier(owner)), (password,))
-            else:
+            elif reset_password:
                 cur.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD %s").format(
                     sql.Identifier(owner)), (password,))
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))

@@ -139,6 +139,11 @@ class EventStore:
     service: str
     upcasters: Upcasters = field(default_factory=Upcasters)
 
+    def __post_init__(self) -> None:
+        # Labelled metric children, looked up once (labels() takes a lock on every call).
+        self._append_seconds = metrics.APPEND_SECONDS.labels(self.service)
+        self._appended: dict[str, Any] = {}
+
     # -- writing -----------------------------------------------------------------------------
 
     def append(
@@ -202,8 +207,12 @@ class EventStore:
                                      stream_id=stream_id)
             metrics.APPEND_CONFLICTS.labels(self.service).inc()
             raise WrongExpectedVersion(stream_id, expected_version, actual)
-        metrics.APPEND_SECONDS.labels(self.service).observe(time.perf_counter() - started)
-        metrics.EVENTS_APPENDED.labels(self.service, stream_type).inc(len(rows))
+        self._append_seconds.observe(time.perf_counter() - started)
+        appended = self._appended.get(stream_type)
+        if appended is None:
+            appended = self._appended[stream_type] = metrics.EVENTS_APPENDED.labels(
+                self.service, stream_type)
+        appended.inc(len(rows))
         return AppendResult(stream_id, rows[-1][1], [r[0] for r in rows], response=response)
 
     @staticmethod
@@ -226,8 +235,8 @@ class EventStore:
             if not isinstance(event, NewEvent):
                 raise InvalidEvent(f"events[{n - 1}] is not a NewEvent",
                                    {f"events[{n - 1}]": ["not an event"]})
-            data, meta = event.validate(n - 1)
-            rows.append((n, event.event_id, event.type, event.schema_version, event.hub_id,
+            event_id, data, meta = event.validate(n - 1)
+            rows.append((n, event_id, event.type, event.schema_version, event.hub_id,
                          data, meta))
         return {"stream_id": stream_id, "stream_type": stream_type,
                 "expected": expected_version, "rows": rows}
