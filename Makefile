@@ -2,6 +2,9 @@
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PYTEST_ARGS ?=
+# A developer's machine: the gateway may sign tokens with the development secret unless
+# CONSORTIUM_JWT_SECRET is set (API.md). Deployments never set this.
+export CONSORTIUM_DEV_MODE ?= 1
 
 .PHONY: up down status test lint unit bench lock bootstrap
 
@@ -22,7 +25,7 @@ test: bootstrap lint  ## lint, types, and the whole test suite against real Post
 
 lint:
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/mypy eventstore
+	@$(VENV)/bin/mypy eventstore services/membership/domain.py
 
 unit:  ## the fast tests only (no servers)
 	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)

@@ -76,6 +76,7 @@ def process_specs() -> list[ProcessSpec]:
             command=[nameko, "run", "--config", str(ROOT / "deploy" / "nameko.yaml"),
                      "gateway.service:Gateway"],
             health_url=f"http://127.0.0.1:{port}/healthz",
+            env={"CONSORTIUM_HTTP_ADDRESS": f"127.0.0.1:{port}"},
         ))
     return specs
 
@@ -202,7 +203,8 @@ def cmd_up() -> int:
     demo = ROOT / "deploy" / "demo.py"
     if demo.is_file():
         print("==> demo data")
-        return subprocess.call([sys.executable, "-m", "deploy.demo"], cwd=ROOT)
+        return subprocess.call([sys.executable, "-m", "deploy.demo"], cwd=ROOT,
+                               env={**os.environ, "PYTHONWARNINGS": "ignore"})
     return 0
 
 

@@ -13,11 +13,13 @@ dead letters) and parks its dead letters.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +30,29 @@ from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from . import metrics
+from .commands import Session, run_command
 from .config import Settings
 from .consumers import DeadLetterParker, DeadLetters, ReliableEventHandler, catch_up
 from .db import Database
+from .errors import ERRORS, rebuild
 from .events import Upcasters
+from .identity import CONTEXT_KEY, Identity
 from .migrate import migrate
 from .projections import Projection, ProjectionRunner
 from .relay import Redactor, Relay
 from .store import EventStore
 
 log = logging.getLogger("eventstore.kernel")
+
+
+def register_remote_errors() -> None:
+    """Let nameko rebuild our errors on the calling side, field errors included."""
+    from nameko.exceptions import registry
+    for cls in ERRORS.values():
+        registry[f"{cls.__module__}.{cls.__name__}"] = functools.partial(rebuild, cls)
+
+
+register_remote_errors()
 
 
 class Kernel(DependencyProvider):
@@ -119,6 +134,12 @@ class Kernel(DependencyProvider):
     def get_dependency(self, worker_ctx) -> Kernel:
         return self
 
+    def command(self, caller: Identity, run: Callable[[Session], Any], key: str | None = None,
+                request: Any = None) -> Any:
+        """Run a command in one transaction (see eventstore.commands)."""
+        inline = [p for p in self.projections if p.inline]
+        return run_command(self.db, self.store, inline, caller, run, key, request)
+
     # -- health and gauges -------------------------------------------------------------------
 
     def health_checks(self) -> dict[str, metrics.HealthCheck]:
@@ -158,6 +179,16 @@ class Kernel(DependencyProvider):
                             metrics.CONSUMER_LAG.labels(queue).set(depth)
             except Exception as exc:  # noqa: BLE001 - a gauge is not worth a crash
                 log.warning("gauges not refreshed: %s", exc)
+
+
+class Caller(DependencyProvider):
+    """``self.caller()`` in a worker: the identity the gateway put in the call context.
+
+    Lazy, so that calls which need no identity (catch-up, dead letters) do not fail on it.
+    """
+
+    def get_dependency(self, worker_ctx) -> Callable[[], Identity]:
+        return lambda: Identity.from_header(worker_ctx.data.get(CONTEXT_KEY))
 
 
 class KernelEntrypoints:

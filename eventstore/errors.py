@@ -7,6 +7,7 @@ imports nameko, so domain modules may raise them freely.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -17,9 +18,14 @@ class ConsortiumError(Exception):
     title = "Internal error"
 
     def __init__(self, detail: str = "", **extra: Any) -> None:
-        super().__init__(detail or self.title)
+        # (detail, extra) as args: nameko carries exception args across RPC, so the gateway
+        # gets the field errors back, not only the message.
+        super().__init__(detail or self.title, json.dumps(extra, default=str))
         self.detail = detail or self.title
         self.extra = extra
+
+    def __str__(self) -> str:
+        return self.detail
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": type(self).__name__, "title": self.title, "status": self.status,
@@ -91,6 +97,21 @@ class PreconditionFailed(ConsortiumError):
 
     status = 412
     title = "Precondition failed"
+
+
+def rebuild(cls: type[ConsortiumError], detail: str = "", extra: str = "{}"
+            ) -> ConsortiumError:
+    """Recreate an error from its (detail, extra as JSON) args, whatever its constructor
+    takes; JSON because nameko turns non-string values in exception args into strings."""
+    error = cls.__new__(cls)
+    try:
+        fields = json.loads(extra) if isinstance(extra, str) else dict(extra or {})
+    except ValueError:
+        fields = {}
+    ConsortiumError.__init__(error, detail, **fields)
+    if isinstance(error, ValidationError):
+        error.errors = error.extra.get("errors", {})
+    return error
 
 
 ERRORS: dict[str, type[ConsortiumError]] = {

@@ -44,6 +44,9 @@ def handles(*event_types: str) -> Callable[[Handler], Handler]:
 class Projection:
     name: ClassVar[str] = ""
     tables: ClassVar[tuple[str, ...]] = ()
+    # Inline projections are applied in the transaction of the command that records the event
+    # (so a write is visible to the next read); the runner only rebuilds them.
+    inline: ClassVar[bool] = False
     _handlers: ClassVar[dict[str, Handler]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -82,6 +85,10 @@ class ProjectionRunner:
         self.poll_seconds = poll_seconds
         self.stopping = threading.Event()
 
+    @property
+    def asynchronous(self) -> list[Projection]:
+        return [p for p in self.projections if not p.inline]
+
     def run_once(self, projection: Projection) -> int:
         """Apply the next batch; return how many events were read."""
         with self.db.transaction() as cur:
@@ -96,7 +103,7 @@ class ProjectionRunner:
     def catch_up(self, projection: Projection | None = None) -> int:
         """Run until the projections are at the head of the log; return events read."""
         total = 0
-        for p in [projection] if projection else self.projections:
+        for p in [projection] if projection else self.asynchronous:
             while (n := self.run_once(p)) > 0:
                 total += n
         return total
@@ -129,14 +136,14 @@ class ProjectionRunner:
         last_lag = 0.0
         while not self.stopping.is_set():
             busy = False
-            for projection in self.projections:
+            for projection in self.asynchronous:
                 try:
                     busy = self.run_once(projection) == self.batch_size or busy
                 except Exception:  # noqa: BLE001 - a broken projection must not stop the others
                     log.exception("projection %s failed; retrying", projection.name)
                     self.stopping.wait(1.0)
             if time.monotonic() - last_lag > 2.0:
-                for projection in self.projections:
+                for projection in self.asynchronous:
                     try:
                         metrics.PROJECTION_LAG.labels(projection.name).set(self.lag(projection))
                     except Exception:  # noqa: BLE001

@@ -280,6 +280,24 @@ class EventStore:
         return AppendResult(result["stream_id"], result["version"], result["positions"],
                             replayed=True, response=result.get("response"))
 
+    # -- idempotency of whole commands ------------------------------------------------------
+
+    def command_result(self, key: str, fingerprint: str, cur: Any = None) -> Any | None:
+        """The recorded response of a command applied under ``key``, or None if it was not.
+
+        A command's ids may be chosen by the server, so its events differ between two sends of
+        one request; its ``fingerprint`` (of the request as sent) tells the requests apart.
+        """
+        earlier = self._applied(key, fingerprint, cur)
+        return None if earlier is None else earlier.response
+
+    def record_command(self, key: str, fingerprint: str, response: Any, cur: Any) -> None:
+        """Record ``key`` with the command's response, in the command's transaction."""
+        self._execute(
+            "INSERT INTO idempotency_keys (key, request_hash, result) VALUES (%s, %s, %s)",
+            (key, fingerprint, json.dumps({"stream_id": "", "version": 0, "positions": [],
+                                           "response": response})), cur)
+
     # -- reading a stream --------------------------------------------------------------------
 
     def stream_version(self, stream_id: str, cur: Any = None) -> int:

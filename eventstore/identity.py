@@ -1,0 +1,83 @@
+"""Who is calling: the identity the gateway authenticated, carried to services in the nameko
+call context, and checked again by every service (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from .errors import Forbidden, NotFound, Unauthorized
+
+ROLES = ("admin", "facilitator", "member", "agency", "operator")
+CONTEXT_KEY = "identity"  # travels as the AMQP header nameko.identity
+
+
+@dataclass(frozen=True)
+class Identity:
+    sub: str
+    role: str
+    hubs: tuple[str, ...] = ()
+    member: str | None = None
+    state: str | None = None
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def all_hubs(self) -> bool:
+        return "*" in self.hubs or self.role == "admin"
+
+    def may_read_hub(self, hub_id: str | None) -> bool:
+        return self.all_hubs or (hub_id is not None and hub_id in self.hubs
+                                 and self.role in ("facilitator", "member"))
+
+    def may_write_hub(self, hub_id: str | None) -> bool:
+        return self.all_hubs or (hub_id is not None and hub_id in self.hubs
+                                 and self.role == "facilitator")
+
+    def may_write_member(self, hub_id: str | None, member_id: str) -> bool:
+        return self.may_write_hub(hub_id) or (
+            self.role == "member" and self.member == member_id and hub_id in self.hubs)
+
+    def require_read(self, hub_id: str | None, what: str) -> None:
+        # Another hub's objects are reported as unknown, not forbidden: their existence is
+        # county data too.
+        if not self.may_read_hub(hub_id):
+            raise NotFound(f"no {what}")
+
+    def require_write(self, hub_id: str | None, what: str) -> None:
+        self.require_read(hub_id, what)
+        if not self.may_write_hub(hub_id):
+            raise Forbidden(f"role {self.role} may not change this {what}")
+
+    def require_admin(self) -> None:
+        if self.role != "admin":
+            raise Forbidden("only a consortium admin may do this")
+
+    def require_role(self, *roles: str) -> None:
+        if self.role not in roles:
+            raise Forbidden(f"role {self.role} may not do this")
+
+    def to_header(self) -> str:
+        return json.dumps({"sub": self.sub, "role": self.role, "hubs": list(self.hubs),
+                           "member": self.member, "state": self.state})
+
+    @classmethod
+    def from_header(cls, value: str | None) -> Identity:
+        if not value:
+            raise Unauthorized("no caller identity in the call context")
+        try:
+            data = json.loads(value)
+            identity = cls(sub=str(data["sub"]), role=data["role"],
+                           hubs=tuple(str(h) for h in data.get("hubs") or ()),
+                           member=data.get("member"), state=data.get("state"))
+        except (ValueError, KeyError, TypeError):
+            raise Unauthorized("malformed caller identity") from None
+        if identity.role not in ROLES:
+            raise Unauthorized(f"unknown role {identity.role!r}")
+        return identity
+
+    def metadata(self) -> dict[str, str]:
+        """What events record of the caller: ids and role, never names."""
+        return {"actor": self.sub, "role": self.role}
+
+
+SYSTEM = Identity(sub="system", role="admin", hubs=("*",))

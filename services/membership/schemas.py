@@ -1,0 +1,106 @@
+"""Membership's request and response shapes: validated here and in the gateway, and the source
+of the OpenAPI document."""
+
+from marshmallow import Schema, fields, validate
+
+from .domain import DESIGN_TEAM_GROUPS, FACILITATION_STAGES, MEMBER_KINDS, ROLES
+
+ID = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$",
+                     error="lower-case letters, digits and dashes, 2 to 63 characters")
+NAME = validate.Length(min=1, max=200)
+
+
+class HubCreate(Schema):
+    id = fields.String(validate=ID)
+    name = fields.String(required=True, validate=NAME)
+    state = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{2}$",
+                                                                  error="two capital letters"))
+    county_code = fields.String(allow_none=True, validate=validate.Regexp(r"^\d{2}$"))
+    facilitator_org = fields.String(required=True, validate=NAME)
+
+
+class Hub(Schema):
+    id = fields.String()
+    name = fields.String()
+    state = fields.String()
+    county_code = fields.String(allow_none=True)
+    stage = fields.String()
+    facilitator_org = fields.String()
+    version = fields.Integer()
+
+
+class FacilitationHandOver(Schema):
+    stage = fields.String(required=True, validate=validate.OneOf(FACILITATION_STAGES))
+    facilitator_org = fields.String(validate=NAME)
+    on = fields.Date()
+
+
+class MemberCreate(Schema):
+    id = fields.String(validate=ID)
+    name = fields.String(required=True, validate=NAME)
+    kind = fields.String(required=True, validate=validate.OneOf(MEMBER_KINDS))
+    grade_span = fields.String(required=True, validate=validate.Length(max=8))
+    enrollment = fields.Integer(required=True, strict=True,
+                                validate=validate.Range(min=0, max=2_000_000))
+    cds_code = fields.String(allow_none=True, validate=validate.Regexp(
+        r"^\d{14}$", error="the 14-digit California CDS code"))
+    nces_id = fields.String(allow_none=True, validate=validate.Regexp(
+        r"^\d{7}(\d{5})?$", error="a 7-digit NCES district id or 12-digit school id"))
+
+
+class Role(Schema):
+    person_id = fields.String()
+    role = fields.String()
+    represents = fields.String(allow_none=True)
+
+
+class Member(Schema):
+    id = fields.String()
+    hub_id = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    grade_span = fields.String()
+    enrollment = fields.Integer()
+    cds_code = fields.String(allow_none=True)
+    nces_id = fields.String(allow_none=True)
+    status = fields.String()
+    onboarded = fields.Boolean()
+    roles = fields.List(fields.Nested(Role))
+    version = fields.Integer()
+
+
+class Offboarding(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class PersonCreate(Schema):
+    id = fields.String(validate=ID)
+    name = fields.String(required=True, validate=NAME)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+
+
+class Person(Schema):
+    id = fields.String()
+    hub_id = fields.String()
+    name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    erased = fields.Boolean()
+    version = fields.Integer()
+
+
+class RoleAssignment(Schema):
+    person_id = fields.String(required=True, validate=ID)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    represents = fields.String(allow_none=True, validate=validate.OneOf(DESIGN_TEAM_GROUPS))
+
+
+class Onboarding(Schema):
+    pass
+
+
+class Readiness(Schema):
+    member_id = fields.String()
+    ready = fields.Boolean()
+    checks = fields.Dict(keys=fields.String(), values=fields.Boolean())
+    missing = fields.List(fields.String())
+    details = fields.List(fields.String())

@@ -1,0 +1,267 @@
+"""The membership service's entrypoints: translate, call the domain, answer. Thin on purpose."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from nameko.rpc import rpc
+
+from eventstore import dependencies
+from eventstore.commands import Session
+from eventstore.errors import NotFound
+from eventstore.identity import Identity
+from eventstore.validation import load
+
+from . import schemas
+from .domain import Hub, Member, Person, readiness
+from .projections import PROJECTIONS
+
+PAGE_MAX = 200
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+class Membership(dependencies.KernelEntrypoints):
+    name = "membership"
+    kernel = dependencies.Kernel(projections=PROJECTIONS)
+    caller = dependencies.Caller()
+
+    # -- hubs --------------------------------------------------------------------------------
+
+    @rpc
+    def register_hub(self, payload: dict, key: str | None = None) -> dict:
+        caller = self.caller()
+        caller.require_admin()
+        data = load(schemas.HubCreate, payload)
+
+        def run(session: Session) -> dict:
+            hub = session.create(Hub, data.get("id") or new_id("hub"))
+            hub.register(data["name"], data["state"], data.get("county_code"),
+                         data["facilitator_org"])
+            session.save(hub)
+            return self._hub_view(session.cur, hub.id)
+        return self.kernel.command(caller, run, key, ["register_hub", payload])
+
+    @rpc
+    def hand_over_facilitation(self, hub_id: str, payload: dict, key: str | None = None,
+                               expected_version: int | None = None) -> dict:
+        caller = self.caller()
+        data = load(schemas.FacilitationHandOver, payload)
+
+        def run(session: Session) -> dict:
+            hub = self._load(session, Hub, hub_id, "hub")
+            caller.require_write(hub.hub_id, "hub")
+            on = data.get("on")
+            hub.hand_over(data["stage"], data.get("facilitator_org"),
+                          on.isoformat() if on else None)
+            session.save(hub, expected_version)
+            return self._hub_view(session.cur, hub.id)
+        return self.kernel.command(caller, run, key, ["hand_over", hub_id, payload])
+
+    @rpc
+    def get_hub(self, hub_id: str) -> dict:
+        self.caller().require_read(hub_id, "hub")
+        with self.kernel.db.transaction() as cur:
+            return self._hub_view(cur, hub_id)
+
+    @rpc
+    def list_hubs(self, limit: int = 50, after: str | None = None) -> dict:
+        caller = self.caller()
+        with self.kernel.db.transaction() as cur:
+            cur.execute("""SELECT id FROM hubs_view WHERE (%s OR id = ANY(%s))
+                           AND id > %s ORDER BY id LIMIT %s""",
+                        (caller.all_hubs, list(caller.hubs), after or "", _limit(limit) + 1))
+            ids = [r[0] for r in cur.fetchall()]
+            return _page([self._hub_view(cur, i) for i in ids[:_limit(limit)]],
+                         len(ids) > _limit(limit))
+
+    # -- members -----------------------------------------------------------------------------
+
+    @rpc
+    def enroll_member(self, hub_id: str, payload: dict, key: str | None = None) -> dict:
+        caller = self.caller()
+        data = load(schemas.MemberCreate, payload)
+
+        def run(session: Session) -> dict:
+            hub = self._load(session, Hub, hub_id, "hub")
+            caller.require_write(hub.id, "hub")
+            member = session.create(Member, data.get("id") or new_id("mem"))
+            member.enroll(hub.id, data["name"], data["kind"], data["grade_span"],
+                          data["enrollment"], data.get("cds_code"), data.get("nces_id"))
+            session.save(member)
+            return _member_view(member)
+        return self.kernel.command(caller, run, key, ["enroll", hub_id, payload])
+
+    @rpc
+    def get_member(self, member_id: str) -> dict:
+        member = self._read_member(member_id)
+        return _member_view(member)
+
+    @rpc
+    def list_members(self, hub_id: str, limit: int = 50, after: str | None = None) -> dict:
+        self.caller().require_read(hub_id, "hub")
+        with self.kernel.db.transaction() as cur:
+            cur.execute("""SELECT id, hub_id, name, kind, grade_span, enrollment, cds_code,
+                                  nces_id, status, onboarded, version
+                           FROM members_view WHERE hub_id = %s AND id > %s
+                           ORDER BY id LIMIT %s""", (hub_id, after or "", _limit(limit) + 1))
+            columns = [c.name for c in cur.description]
+            rows = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
+        return _page(rows[:_limit(limit)], len(rows) > _limit(limit))
+
+    @rpc
+    def offboard_member(self, member_id: str, payload: dict, key: str | None = None,
+                        expected_version: int | None = None) -> dict:
+        caller = self.caller()
+        data = load(schemas.Offboarding, payload)
+
+        def run(session: Session) -> dict:
+            member = self._load(session, Member, member_id, "member")
+            caller.require_write(member.hub_id, "member")
+            member.offboard(data["reason"])
+            session.save(member, expected_version)
+            return _member_view(member)
+        return self.kernel.command(caller, run, key, ["offboard", member_id, payload])
+
+    @rpc
+    def assign_role(self, member_id: str, payload: dict, key: str | None = None,
+                    expected_version: int | None = None) -> dict:
+        caller = self.caller()
+        data = load(schemas.RoleAssignment, payload)
+
+        def run(session: Session) -> dict:
+            member = self._load(session, Member, member_id, "member")
+            caller.require_write(member.hub_id, "member")
+            person = self._load(session, Person, data["person_id"], "person")
+            if person.hub_id != member.hub_id or person.erased:
+                raise NotFound(f"no person {data['person_id']} in this hub")
+            member.assign_role(person.id, data["role"], data.get("represents"))
+            session.save(member, expected_version)
+            return _member_view(member)
+        return self.kernel.command(caller, run, key, ["assign_role", member_id, payload])
+
+    @rpc
+    def complete_onboarding(self, member_id: str, key: str | None = None,
+                            expected_version: int | None = None) -> dict:
+        caller = self.caller()
+
+        def run(session: Session) -> dict:
+            member = self._load(session, Member, member_id, "member")
+            caller.require_write(member.hub_id, "member")
+            member.complete_onboarding()
+            session.save(member, expected_version)
+            return _member_view(member)
+        return self.kernel.command(caller, run, key, ["onboarding", member_id])
+
+    @rpc
+    def readiness(self, member_id: str) -> dict:
+        return readiness(self._read_member(member_id))
+
+    # -- people ------------------------------------------------------------------------------
+
+    @rpc
+    def add_person(self, hub_id: str, payload: dict, key: str | None = None) -> dict:
+        caller = self.caller()
+        data = load(schemas.PersonCreate, payload)
+
+        def run(session: Session) -> dict:
+            hub = self._load(session, Hub, hub_id, "hub")
+            caller.require_write(hub.id, "hub")
+            person = session.create(Person, data.get("id") or new_id("per"))
+            person.add(hub.id)
+            session.save(person)
+            session.cur.execute(
+                "INSERT INTO people_pii (person_id, name, email) VALUES (%s, %s, %s)",
+                (person.id, data["name"], data.get("email")))
+            return self._person_view(session.cur, person)
+        return self.kernel.command(caller, run, key, ["add_person", hub_id, payload])
+
+    @rpc
+    def get_person(self, person_id: str) -> dict:
+        caller = self.caller()
+        with self.kernel.db.transaction() as cur:
+            person = self._load_plain(Person, person_id, "person", cur)
+            caller.require_read(person.hub_id, "person")
+            return self._person_view(cur, person)
+
+    @rpc
+    def erase_person(self, person_id: str, key: str | None = None) -> dict:
+        """Remove a person's name and email everywhere; the log keeps only their id."""
+        caller = self.caller()
+
+        def run(session: Session) -> dict:
+            person = self._load(session, Person, person_id, "person")
+            caller.require_write(person.hub_id, "person")
+            person.erase()
+            session.save(person)
+            session.cur.execute("DELETE FROM people_pii WHERE person_id = %s", (person.id,))
+            session.cur.execute(
+                """SELECT DISTINCT stream_id FROM events WHERE type = 'RoleAssigned'
+                   AND data->>'person_id' = %s""", (person.id,))
+            for (member_id,) in session.cur.fetchall():
+                member = session.load(Member, member_id)
+                member.forget_person(person.id)
+                session.save(member)
+            return self._person_view(session.cur, person)
+        return self.kernel.command(caller, run, key, ["erase", person_id])
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _load(self, session: Session, aggregate: type, id_: str, what: str) -> Any:
+        try:
+            instance = session.load(aggregate, str(id_))
+        except NotFound:
+            raise NotFound(f"no {what} {id_}") from None
+        # Another hub's object is unknown to this caller, whatever the command.
+        session.caller.require_read(instance.hub_id, what)
+        return instance
+
+    def _load_plain(self, aggregate: type, id_: str, what: str, cur: Any) -> Any:
+        from eventstore.aggregate import Repository
+        try:
+            return Repository(self.kernel.store, aggregate).load(str(id_), cur)
+        except NotFound:
+            raise NotFound(f"no {what} {id_}") from None
+
+    def _read_member(self, member_id: str) -> Member:
+        caller: Identity = self.caller()
+        with self.kernel.db.transaction() as cur:
+            member = self._load_plain(Member, member_id, "member", cur)
+        caller.require_read(member.hub_id, "member")
+        return member
+
+    def _hub_view(self, cur: Any, hub_id: str) -> dict:
+        cur.execute("""SELECT id, name, state, county_code, stage, facilitator_org, version
+                       FROM hubs_view WHERE id = %s""", (hub_id,))
+        row = cur.fetchone()
+        if row is None:
+            raise NotFound(f"no hub {hub_id}")
+        return dict(zip(["id", "name", "state", "county_code", "stage", "facilitator_org",
+                         "version"], row, strict=True))
+
+    def _person_view(self, cur: Any, person: Person) -> dict:
+        cur.execute("SELECT name, email FROM people_pii WHERE person_id = %s", (person.id,))
+        row = cur.fetchone() or (None, None)
+        return {"id": person.id, "hub_id": person.hub_id, "name": row[0], "email": row[1],
+                "erased": person.erased, "version": person.version}
+
+
+def _member_view(member: Member) -> dict:
+    return {"id": member.id, "hub_id": member.hub_id, "name": member.name, "kind": member.kind,
+            "grade_span": member.grade_span, "enrollment": member.enrollment,
+            "cds_code": member.cds_code, "nces_id": member.nces_id, "status": member.status,
+            "onboarded": member.onboarded, "roles": member.roles, "version": member.version}
+
+
+def _limit(limit: Any) -> int:
+    try:
+        return max(1, min(int(limit), PAGE_MAX))
+    except (TypeError, ValueError):
+        return 50
+
+
+def _page(items: list[dict], more: bool) -> dict:
+    return {"items": items, "next": items[-1]["id"] if more and items else None}

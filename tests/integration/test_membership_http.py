@@ -1,0 +1,361 @@
+"""The membership slice end to end: HTTP → gateway → RPC → membership → PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+from eventstore.db import connect
+from eventstore.provision import drop_database, ensure_database
+from gateway import auth
+from gateway.routes import ROUTES
+from tests.conftest import PASSWORD, TEST_ROLE, db_url
+from tests.support import ROOT, Process, ServiceProcess, free_port, http_get, wait_until
+
+os.environ.setdefault("CONSORTIUM_DEV_MODE", "1")
+MEMBERS_CSV = ROOT / "deploy" / "data" / "el-dorado-members.csv"
+
+
+def token(role, hubs=(), member=None, state=None, sub=None, ttl=3600):
+    return auth.issue(sub or f"{role}-{uuid.uuid4().hex[:6]}", role, list(hubs), member, state,
+                      ttl)
+
+
+ADMIN = token("admin", ["*"], sub="admin-1")
+
+
+class Client:
+    def __init__(self, port):
+        self.base = f"http://127.0.0.1:{port}"
+
+    def request(self, method, path, body=None, token=ADMIN, headers=None, raw=None):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None
+                                            else None)
+        request = urllib.request.Request(self.base + path, data=data, method=method)
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        request.add_header("Content-Type", "application/json")
+        for name, value in (headers or {}).items():
+            request.add_header(name, value)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                headers = {k.lower(): v for k, v in response.headers.items()}
+                text = response.read()
+                return (response.status, headers,
+                        json.loads(text) if "json" in headers.get("content-type", "")
+                        else text.decode())
+        except urllib.error.HTTPError as err:
+            text = err.read()
+            return (err.code, {k.lower(): v for k, v in err.headers.items()},
+                    json.loads(text) if text else None)
+
+    def ok(self, method, path, body=None, token=ADMIN, expect=(200, 201), **kw):
+        status, headers, payload = self.request(method, path, body, token, **kw)
+        assert status in expect, (method, path, status, payload)
+        return payload
+
+
+@pytest.fixture(scope="module")
+def platform(template_db, amqp_uri):
+    name = f"consortium_test_{uuid.uuid4().hex[:12]}"
+    ensure_database(name, TEST_ROLE, PASSWORD, template=template_db)
+    url = db_url(name)
+    membership = ServiceProcess("membership", "services.membership.service:Membership", url,
+                                amqp_uri)
+    port = free_port()
+    gateway = Process(f"gateway-{port}", [
+        str(ROOT / ".venv" / "bin" / "nameko"), "run", "--config",
+        str(ROOT / "deploy" / "nameko.yaml"), "gateway.service:Gateway"],
+        env={"CONSORTIUM_AMQP_URI": amqp_uri, "CONSORTIUM_HTTP_ADDRESS": f"127.0.0.1:{port}",
+             "CONSORTIUM_DEV_MODE": "1", "PYTHONWARNINGS": "ignore"})
+    try:
+        wait_until(lambda: http_get(f"http://127.0.0.1:{port}/readyz")[0] == 200, timeout=60,
+                   what="the gateway to be ready")
+        yield {"client": Client(port), "db": url, "membership": membership, "amqp": amqp_uri}
+    finally:
+        gateway.stop()
+        membership.stop()
+        drop_database(name)
+
+
+def remote_type(error):
+    return getattr(error, "exc_type", type(error).__name__)
+
+
+def members_csv():
+    with open(MEMBERS_CSV) as f:
+        return list(csv.DictReader(f))
+
+
+def test_el_dorado_network_ends_with_the_readiness_its_data_implies(platform):
+    client = platform["client"]
+    hub = client.ok("POST", "/v1/hubs", {"id": "el-dorado",
+                                         "name": "El Dorado County Office of Education",
+                                         "state": "CA", "county_code": "09",
+                                         "facilitator_org": "Partner nonprofit"})
+    assert hub["stage"] == "external" and hub["version"] == 1
+    facilitator = token("facilitator", ["el-dorado"])
+    expected = {}
+    for n, row in enumerate(members_csv()):
+        member = client.ok("POST", "/v1/hubs/el-dorado/members", {
+            "name": row["name"], "kind": row["kind"], "grade_span": row["grade_span"],
+            "enrollment": int(row["enrollment"])}, token=facilitator)
+
+        def person(label, n=n):
+            return client.ok("POST", "/v1/hubs/el-dorado/people",
+                             {"name": f"{label} {n}", "email": f"{label}{n}@example.org"},
+                             token=facilitator)["id"]
+
+        client.ok("POST", f"/v1/members/{member['id']}/roles",
+                  {"person_id": person("sponsor"), "role": "sponsor"}, token=facilitator)
+        client.ok("POST", f"/v1/members/{member['id']}/roles",
+                  {"person_id": person("driver"), "role": "driver"}, token=facilitator)
+        # The two smallest districts (17 and 11 students) cannot staff every group.
+        groups = (["central_office", "principals", "teachers", "support_staff"]
+                  if int(row["enrollment"]) >= 100 else ["teachers"])
+        for group in groups:
+            client.ok("POST", f"/v1/members/{member['id']}/roles",
+                      {"person_id": person(group), "role": "design_team", "represents": group},
+                      token=facilitator)
+        client.ok("POST", f"/v1/members/{member['id']}/onboarding", token=facilitator)
+        expected[member["id"]] = int(row["enrollment"]) >= 100
+
+    listed, after = [], None
+    while True:
+        page = client.ok("GET", "/v1/hubs/el-dorado/members?limit=5"
+                         + (f"&after={after}" if after else ""), token=facilitator)
+        listed += page["items"]
+        after = page["next"]
+        if after is None:
+            break
+    assert len(listed) == 13
+    assert sorted(m["enrollment"] for m in listed)[0] == 11
+    assert sorted(m["enrollment"] for m in listed)[-1] == 6649
+    for member_id, staffed in expected.items():
+        ready = client.ok("GET", f"/v1/members/{member_id}/readiness", token=facilitator)
+        assert ready["ready"] is False   # problems of practice and goals come from cycles
+        assert ready["checks"]["sponsor"] and ready["checks"]["driver"]
+        assert ready["checks"]["onboarding_completed"]
+        assert ready["checks"]["representative_design_team"] is staffed
+    small = [m for m in listed if m["enrollment"] < 100]
+    assert {m["name"] for m in small} == {"Indian Diggings", "Silver Fork"}
+
+
+def test_facilitation_hand_over_with_etags(platform):
+    client = platform["client"]
+    client.ok("POST", "/v1/hubs", {"id": "hub-release", "name": "Release County Office",
+                                   "state": "CA", "facilitator_org": "Nonprofit"})
+    status, _, body = client.request("POST", "/v1/hubs/hub-release/facilitation",
+                                     {"stage": "co_facilitation"}, headers={"If-Match": '"7"'})
+    assert status == 412 and body["current_version"] == 1
+    status, headers, body = client.request("POST", "/v1/hubs/hub-release/facilitation",
+                                           {"stage": "co_facilitation"},
+                                           headers={"If-Match": '"1"'})
+    assert status == 200 and headers["etag"] == '"2"' and body["stage"] == "co_facilitation"
+    status, _, body = client.request("POST", "/v1/hubs/hub-release/facilitation",
+                                     {"stage": "co_facilitation"})
+    assert status == 409 and "one stage at a time" in body["detail"]
+
+
+def test_idempotency_key_returns_the_first_response_and_writes_once(platform):
+    client = platform["client"]
+    client.ok("POST", "/v1/hubs", {"id": "hub-idem", "name": "Idem County", "state": "CA",
+                                   "facilitator_org": "Nonprofit"})
+    body = {"name": "Pioneer Union", "kind": "district", "grade_span": "K-8",
+            "enrollment": 303}
+    first = client.request("POST", "/v1/hubs/hub-idem/members", body,
+                           headers={"Idempotency-Key": "k-1"})
+    again = client.request("POST", "/v1/hubs/hub-idem/members", body,
+                           headers={"Idempotency-Key": "k-1"})
+    assert first[0] == again[0] == 201 and first[2] == again[2]
+    assert len(client.ok("GET", "/v1/hubs/hub-idem/members")["items"]) == 1
+    other = client.request("POST", "/v1/hubs/hub-idem/members", {**body, "enrollment": 304},
+                           headers={"Idempotency-Key": "k-1"})
+    assert other[0] == 422 and "Idempotency" in other[2]["title"]
+    assert len(client.ok("GET", "/v1/hubs/hub-idem/members")["items"]) == 1
+
+
+def test_invariants_answer_409(platform):
+    client = platform["client"]
+    client.ok("POST", "/v1/hubs", {"id": "hub-inv", "name": "Inv County", "state": "CA",
+                                   "facilitator_org": "Nonprofit"})
+    member = client.ok("POST", "/v1/hubs/hub-inv/members", {
+        "name": "Gold Oak Union", "kind": "district", "grade_span": "K-8", "enrollment": 476})
+    people = [client.ok("POST", "/v1/hubs/hub-inv/people", {"name": f"P {i}"})["id"]
+              for i in range(2)]
+    client.ok("POST", f"/v1/members/{member['id']}/roles",
+              {"person_id": people[0], "role": "sponsor"})
+    status, _, body = client.request("POST", f"/v1/members/{member['id']}/roles",
+                                     {"person_id": people[1], "role": "sponsor"})
+    assert status == 409 and "sponsor" in body["detail"]
+    client.ok("POST", f"/v1/members/{member['id']}/offboarding", {"reason": "consolidated"})
+    status, _, body = client.request("POST", f"/v1/members/{member['id']}/roles",
+                                     {"person_id": people[1], "role": "driver"})
+    assert status == 409 and "off-boarded" in body["detail"]
+    assert client.ok("GET", f"/v1/members/{member['id']}")["roles"] == []
+
+
+def test_tenancy_another_county_sees_nothing(platform):
+    client = platform["client"]
+    for hub in ("county-a", "county-b"):
+        client.ok("POST", "/v1/hubs", {"id": hub, "name": f"{hub} office", "state": "CA",
+                                       "facilitator_org": "Nonprofit"})
+    a = token("facilitator", ["county-a"])
+    b = token("facilitator", ["county-b"])
+    member = client.ok("POST", "/v1/hubs/county-a/members", {
+        "name": "Rescue Union", "kind": "district", "grade_span": "K-8", "enrollment": 3720},
+        token=a)
+    person = client.ok("POST", "/v1/hubs/county-a/people", {"name": "A Person"}, token=a)
+    reads = ["/v1/hubs/county-a", "/v1/hubs/county-a/members", f"/v1/members/{member['id']}",
+             f"/v1/members/{member['id']}/readiness", f"/v1/people/{person['id']}"]
+    for path in reads:
+        assert client.request("GET", path, token=b)[0] == 404, path
+        assert client.request("GET", path, token=a)[0] == 200, path
+    writes = [("POST", "/v1/hubs/county-a/members", {"name": "X", "kind": "district",
+                                                     "grade_span": "K-8", "enrollment": 5}),
+              ("POST", "/v1/hubs/county-a/people", {"name": "X"}),
+              ("POST", "/v1/hubs/county-a/facilitation", {"stage": "co_facilitation"}),
+              ("POST", f"/v1/members/{member['id']}/roles",
+               {"person_id": person["id"], "role": "driver"}),
+              ("POST", f"/v1/members/{member['id']}/offboarding", {"reason": "x"}),
+              ("POST", f"/v1/members/{member['id']}/onboarding", None),
+              ("DELETE", f"/v1/people/{person['id']}", None)]
+    for method, path, body in writes:
+        assert client.request(method, path, body, token=b)[0] in (403, 404), path
+    hubs = client.ok("GET", "/v1/hubs", token=b)["items"]
+    assert [h["id"] for h in hubs] == ["county-b"]
+    # A person of county B cannot be given a role in county A.
+    other = client.ok("POST", "/v1/hubs/county-b/people", {"name": "B Person"}, token=b)
+    status, _, _ = client.request("POST", f"/v1/members/{member['id']}/roles",
+                                  {"person_id": other["id"], "role": "driver"}, token=a)
+    assert status == 404
+    # Members read their hub but cannot change it; agencies have no business here.
+    member_token = token("member", ["county-a"], member=member["id"])
+    assert client.request("GET", f"/v1/members/{member['id']}", token=member_token)[0] == 200
+    assert client.request("POST", "/v1/hubs/county-a/people", {"name": "Y"},
+                          token=member_token)[0] == 403
+    agency = token("agency", [], state="CA")
+    assert client.request("GET", "/v1/hubs/county-a", token=agency)[0] in (403, 404)
+
+    # Services check the caller again: a direct RPC call with county B's identity is refused.
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from eventstore.identity import Identity
+    identity_b = Identity(sub="b", role="facilitator", hubs=("county-b",))
+    with ClusterRpcProxy({"AMQP_URI": platform["amqp"]}, timeout=10,
+                         context_data={"identity": identity_b.to_header()}) as rpc:
+        for call in (lambda: rpc.membership.get_member(member["id"]),
+                     lambda: rpc.membership.get_person(person["id"]),
+                     lambda: rpc.membership.enroll_member("county-a", {
+                         "name": "Z", "kind": "district", "grade_span": "K-8",
+                         "enrollment": 9})):
+            with pytest.raises(Exception) as refused:
+                call()
+            assert remote_type(refused.value) in ("NotFound", "Forbidden")
+    with ClusterRpcProxy({"AMQP_URI": platform["amqp"]}, timeout=10) as rpc:
+        with pytest.raises(Exception) as anonymous:
+            rpc.membership.get_member(member["id"])
+        assert remote_type(anonymous.value) == "Unauthorized"
+
+
+def test_erasure_leaves_no_name_or_email_anywhere(platform):
+    client = platform["client"]
+    client.ok("POST", "/v1/hubs", {"id": "hub-erase", "name": "Erase County", "state": "CA",
+                                   "facilitator_org": "Nonprofit"})
+    member = client.ok("POST", "/v1/hubs/hub-erase/members", {
+        "name": "Placerville Union", "kind": "district", "grade_span": "K-8",
+        "enrollment": 1293})
+    secret_name, secret_email = f"Zebulon Q{uuid.uuid4().hex[:6]}", "zq@example.org"
+    person = client.ok("POST", "/v1/hubs/hub-erase/people",
+                       {"name": secret_name, "email": secret_email})
+    client.ok("POST", f"/v1/members/{member['id']}/roles",
+              {"person_id": person["id"], "role": "driver"})
+    assert client.ok("GET", f"/v1/people/{person['id']}")["name"] == secret_name
+    erased = client.ok("DELETE", f"/v1/people/{person['id']}")
+    assert erased["erased"] is True and erased["name"] is None and erased["email"] is None
+    got = client.ok("GET", f"/v1/people/{person['id']}")
+    assert secret_name not in json.dumps(got) and secret_email not in json.dumps(got)
+    assert client.ok("GET", f"/v1/members/{member['id']}")["roles"] == []
+    conn = connect(platform["db"])
+    try:
+        with conn.cursor() as cur:
+            cur.execute("""SELECT table_name FROM information_schema.tables
+                           WHERE table_schema = 'public' AND table_type = 'BASE TABLE'""")
+            for (table,) in cur.fetchall():
+                cur.execute(f'SELECT count(*) FROM "{table}" t WHERE t::text LIKE %s '
+                            f"OR t::text LIKE %s", (f"%{secret_name}%", f"%{secret_email}%"))
+                assert cur.fetchone()[0] == 0, f"{table} still holds the person's data"
+    finally:
+        conn.close()
+
+
+def test_authentication(platform):
+    client = platform["client"]
+    assert client.request("GET", "/v1/hubs", token=None)[0] == 401
+    assert client.request("GET", "/v1/hubs", token="not-a-jwt")[0] == 401
+    expired = token("admin", ["*"], ttl=-10)
+    status, headers, body = client.request("GET", "/v1/hubs", token=expired)
+    assert status == 401 and headers["content-type"] == "application/problem+json"
+    assert "expired" in body["detail"]
+    forged = auth.jwt.encode({"sub": "x", "role": "admin", "hubs": ["*"],
+                              "exp": int(time.time()) + 60}, "another-secret-of-32-characters!!",
+                             algorithm="HS256")
+    assert client.request("GET", "/v1/hubs", token=forged)[0] == 401
+    operator = token("operator")
+    assert client.request("GET", "/metrics", token=operator)[0] == 200
+    assert client.request("GET", "/metrics", token=token("facilitator", ["x"]))[0] == 403
+
+
+BAD_BODIES = [
+    ("malformed JSON", b"{not json"),
+    ("not an object", b"[1, 2, 3]"),
+    ("wrong types", json.dumps({"name": 5, "kind": ["district"], "grade_span": {},
+                                "enrollment": "many", "state": 3, "stage": 1,
+                                "person_id": 7, "role": None, "reason": 1}).encode()),
+    ("huge strings", json.dumps({"name": "x" * 300_000, "reason": "y" * 300_000,
+                                 "facilitator_org": "z" * 300_000}).encode()),
+    ("unknown fields", json.dumps({"surprise": True}).encode()),
+    ("too large", b'{"name": "' + b"x" * 1_100_000 + b'"}'),
+]
+
+
+@pytest.mark.parametrize("label, raw", BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
+def test_bad_input_to_every_route_is_a_clear_4xx(platform, label, raw):
+    client = platform["client"]
+    client.request("POST", "/v1/hubs", {"id": "hub-bad", "name": "Bad County", "state": "CA",
+                                        "facilitator_org": "Nonprofit"})
+    for route in ROUTES:
+        path = route.path
+        for name in ("hub", "member", "person"):
+            path = path.replace(f"<{name}>", "no-such-id" if name != "hub" else "hub-bad")
+        if route.method in ("GET", "DELETE"):
+            status, headers, body = client.request(route.method, path)
+            assert status < 500, (route.method, path, status, body)
+            continue
+        status, headers, body = client.request(route.method, path, raw=raw)
+        assert 400 <= status < 500, (label, route.method, path, status, body)
+        assert headers["content-type"] == "application/problem+json"
+        if label in ("wrong types", "unknown fields") and route.body is not None \
+                and route.body().fields:
+            assert body["errors"], (label, path, body)
+    for bad_id in ("../etc", "%00", "x" * 500, "Ω"):
+        status, _, _ = client.request("GET", f"/v1/members/{urllib.request.quote(bad_id)}")
+        assert status == 404, bad_id
+    assert client.request("GET", "/v1/hubs?limit=abc")[0] == 422
+    assert client.request("GET", "/v1/nowhere")[0] == 404
+
+
+def test_openapi_document_is_valid_and_complete(platform):
+    from openapi_spec_validator import validate
+    status, _, spec = platform["client"].request("GET", "/openapi.json", token=None)
+    assert status == 200
+    validate(spec)
+    for route in ROUTES:
+        assert route.method.lower() in spec["paths"][route.openapi_path]
