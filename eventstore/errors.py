@@ -99,6 +99,18 @@ class PreconditionFailed(ConsortiumError):
     title = "Precondition failed"
 
 
+class PayloadTooLarge(ConsortiumError):
+    status = 413
+    title = "Payload too large"
+
+
+class ServiceUnavailable(ConsortiumError):
+    """A service did not answer in time (the caller may retry)."""
+
+    status = 503
+    title = "Service unavailable"
+
+
 def rebuild(cls: type[ConsortiumError], detail: str = "", extra: str = "{}"
             ) -> ConsortiumError:
     """Recreate an error from its (detail, extra as JSON) args, whatever its constructor
@@ -118,5 +130,5 @@ ERRORS: dict[str, type[ConsortiumError]] = {
     cls.__name__: cls
     for cls in (ConsortiumError, ValidationError, InvalidEvent, IdempotencyKeyReused, NotFound,
                 StreamNotFound, Forbidden, Unauthorized, Conflict, WrongExpectedVersion,
-                PreconditionFailed)
+                PreconditionFailed, PayloadTooLarge, ServiceUnavailable)
 }

@@ -24,7 +24,9 @@ from eventstore.errors import (
     ConsortiumError,
     Forbidden,
     NotFound,
+    PayloadTooLarge,
     PreconditionFailed,
+    ServiceUnavailable,
     ValidationError,
 )
 from eventstore.identity import CONTEXT_KEY, Identity
@@ -47,16 +49,6 @@ SERVICES = sorted({r.service for r in ROUTES})
 
 URL_MAP = Map([Rule(r.path, endpoint=i, methods=[r.method]) for i, r in enumerate(ROUTES)],
               strict_slashes=False)
-
-
-class ServiceUnavailable(ConsortiumError):
-    status = 503
-    title = "Service unavailable"
-
-
-class PayloadTooLarge(ConsortiumError):
-    status = 413
-    title = "Payload too large"
 
 
 def problem(error: ConsortiumError) -> Response:
