@@ -359,3 +359,22 @@ def test_openapi_document_is_valid_and_complete(platform):
     validate(spec)
     for route in ROUTES:
         assert route.method.lower() in spec["paths"][route.openapi_path]
+
+
+@pytest.mark.parametrize("env, reason", [
+    ({"CONSORTIUM_DEV_MODE": "0", "CONSORTIUM_JWT_SECRET": ""}, "CONSORTIUM_JWT_SECRET is unset"),
+    ({"CONSORTIUM_DEV_MODE": "0", "CONSORTIUM_JWT_SECRET": "short"}, "at least 32 characters"),
+])
+def test_gateway_refuses_to_start_with_a_weak_secret(amqp_uri, env, reason):
+    port = free_port()
+    gateway = Process(f"gateway-refuses-{port}", [
+        str(ROOT / ".venv" / "bin" / "nameko"), "run", "--config",
+        str(ROOT / "deploy" / "nameko.yaml"), "gateway.service:Gateway"],
+        env={"CONSORTIUM_AMQP_URI": amqp_uri, "CONSORTIUM_HTTP_ADDRESS": f"127.0.0.1:{port}",
+             "PYTHONWARNINGS": "ignore", **env})
+    try:
+        assert gateway.proc.wait(60) == 2
+        assert reason in gateway.output()
+        assert http_get(f"http://127.0.0.1:{port}/healthz")[0] == 0
+    finally:
+        gateway.stop()
