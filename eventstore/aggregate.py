@@ -8,6 +8,7 @@ the ``Repository`` (below) and the services do that.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
@@ -102,12 +103,19 @@ class Repository:
     def create(self, id: str) -> Any:  # noqa: A002
         return self.aggregate(id)
 
+    @staticmethod
+    def stamp(instance: Aggregate, metadata: dict[str, Any] | None = None) -> list[NewEvent]:
+        """Give the pending events their ids, hub and metadata, once, before they are saved."""
+        instance.pending = [
+            NewEvent(e.type, e.data, e.schema_version, e.hub_id or instance.hub_id,
+                     {**(metadata or {}), **e.metadata}, e.event_id or str(uuid.uuid4()))
+            for e in instance.pending]
+        return instance.pending
+
     def save(self, instance: Aggregate, *, metadata: dict[str, Any] | None = None,
              idempotency_key: str | None = None, response: Any = None,
              cur: Any = None) -> AppendResult:
-        events = [NewEvent(e.type, e.data, e.schema_version, e.hub_id or instance.hub_id,
-                           {**(metadata or {}), **e.metadata}, e.event_id)
-                  for e in instance.pending]
+        events = self.stamp(instance, metadata)
         expected = instance.version
         result = self.store.append(instance.id, instance.stream_type, expected, events,
                                    idempotency_key=idempotency_key, response=response, cur=cur)

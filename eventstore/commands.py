@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -25,7 +24,7 @@ import psycopg2.errors
 
 from .aggregate import Aggregate, Repository
 from .errors import ValidationError
-from .events import NewEvent, RecordedEvent
+from .events import RecordedEvent
 from .identity import Identity
 from .projections import Projection
 from .store import EventStore
@@ -60,14 +59,12 @@ class Session:
             raise PreconditionFailed(
                 f"{instance.stream_type} {instance.id} is at version {instance.version}, "
                 f"not {expected_version}", current_version=instance.version)
-        pending = [NewEvent(e.type, e.data, e.schema_version, e.hub_id or instance.hub_id,
-                            {**self.caller.metadata(), **e.metadata}, str(uuid.uuid4()))
-                   for e in instance.pending]
+        repository = Repository(self.store, type(instance))
+        pending = repository.stamp(instance, self.caller.metadata())
         if not pending:
             return instance.version
         start_version = instance.version
-        instance.pending = pending
-        result = Repository(self.store, type(instance)).save(instance, cur=self.cur)
+        result = repository.save(instance, cur=self.cur)
         self.positions.extend(result.positions)
         if self.inline:
             now = datetime.now(UTC)

@@ -33,10 +33,6 @@ class Identity:
         return self.all_hubs or (hub_id is not None and hub_id in self.hubs
                                  and self.role == "facilitator")
 
-    def may_write_member(self, hub_id: str | None, member_id: str) -> bool:
-        return self.may_write_hub(hub_id) or (
-            self.role == "member" and self.member == member_id and hub_id in self.hubs)
-
     def require_read(self, hub_id: str | None, what: str) -> None:
         # Another hub's objects are reported as unknown, not forbidden: their existence is
         # county data too.

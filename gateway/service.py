@@ -25,7 +25,6 @@ from eventstore.errors import (
     Forbidden,
     NotFound,
     PayloadTooLarge,
-    PreconditionFailed,
     ServiceUnavailable,
     ValidationError,
 )
@@ -217,5 +216,3 @@ def _int_arg(request: Request, name: str, default: int) -> int:
         raise ValidationError(f"{name} must be 1 to 200", {name: ["1 to 200"]})
     return number
 
-
-__all__ = ["Gateway", "PreconditionFailed"]

@@ -38,12 +38,25 @@ def template_db():
     drop_database(name)
 
 
+@pytest.fixture(scope="session")
+def new_database(template_db):
+    """A factory of fresh, migrated databases (URLs), all dropped at the end of the session."""
+    created = []
+
+    def create() -> str:
+        name = f"consortium_test_{uuid.uuid4().hex[:12]}"
+        ensure_database(name, TEST_ROLE, PASSWORD, template=template_db)
+        created.append(name)
+        return db_url(name)
+
+    yield create
+    for name in created:
+        drop_database(name)
+
+
 @pytest.fixture
-def database_url(template_db):
-    name = f"consortium_test_{uuid.uuid4().hex[:12]}"
-    ensure_database(name, TEST_ROLE, PASSWORD, template=template_db)
-    yield db_url(name)
-    drop_database(name)
+def database_url(new_database):
+    return new_database()
 
 
 @pytest.fixture

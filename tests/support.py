@@ -67,6 +67,12 @@ class Process:
         return self.log_path.read_text(errors="replace")
 
 
+def nameko_run(target: str) -> list[str]:
+    """The command every service runs with, as in production: `nameko run` + deploy config."""
+    return [str(Path(sys.executable).parent / "nameko"), "run", "--config",
+            str(ROOT / "deploy" / "nameko.yaml"), target]
+
+
 def python(*args: str) -> list[str]:
     return [sys.executable, *args]
 
@@ -122,13 +128,10 @@ class ServiceProcess(Process):
         self.service = service
         self.amqp_uri = amqp_uri
         self.metrics_port = free_port()
-        super().__init__(f"{service}-{self.metrics_port}", [
-            str(Path(sys.executable).parent / "nameko"), "run", "--config",
-            str(ROOT / "deploy" / "nameko.yaml"), module,
-        ], env={f"CONSORTIUM_DB_{service.upper()}_URL": database_url,
-                "CONSORTIUM_AMQP_URI": amqp_uri, "METRICS_PORT": str(self.metrics_port),
-                "PYTHONWARNINGS": "ignore",
-                **(env or {})})
+        super().__init__(f"{service}-{self.metrics_port}", nameko_run(module), env={
+            f"CONSORTIUM_DB_{service.upper()}_URL": database_url,
+            "CONSORTIUM_AMQP_URI": amqp_uri, "METRICS_PORT": str(self.metrics_port),
+            "PYTHONWARNINGS": "ignore", **(env or {})})
         try:
             wait_until(lambda: not self.alive() or self.healthy(), timeout=60,
                        what=f"{service} to be healthy")

@@ -30,13 +30,8 @@ def ledger_db(database_url):
 
 
 @pytest.fixture
-def tally_db(template_db):
-    from eventstore.provision import drop_database, ensure_database
-    from tests.conftest import PASSWORD, TEST_ROLE, db_url
-    name = f"consortium_test_{uuid.uuid4().hex[:12]}"
-    ensure_database(name, TEST_ROLE, PASSWORD, template=template_db)
-    yield db_url(name)
-    drop_database(name)
+def tally_db(new_database):
+    return new_database()
 
 
 @pytest.fixture

@@ -13,11 +13,17 @@ import uuid
 import pytest
 
 from eventstore.db import connect
-from eventstore.provision import drop_database, ensure_database
 from gateway import auth
 from gateway.routes import ROUTES
-from tests.conftest import PASSWORD, TEST_ROLE, db_url
-from tests.support import ROOT, Process, ServiceProcess, free_port, http_get, wait_until
+from tests.support import (
+    ROOT,
+    Process,
+    ServiceProcess,
+    free_port,
+    http_get,
+    nameko_run,
+    wait_until,
+)
 
 os.environ.setdefault("CONSORTIUM_DEV_MODE", "1")
 MEMBERS_CSV = ROOT / "deploy" / "data" / "el-dorado-members.csv"
@@ -63,18 +69,15 @@ class Client:
 
 
 @pytest.fixture(scope="module")
-def platform(template_db, amqp_uri):
-    name = f"consortium_test_{uuid.uuid4().hex[:12]}"
-    ensure_database(name, TEST_ROLE, PASSWORD, template=template_db)
-    url = db_url(name)
+def platform(new_database, amqp_uri):
+    url = new_database()
     membership = ServiceProcess("membership", "services.membership.service:Membership", url,
                                 amqp_uri)
     port = free_port()
-    gateway = Process(f"gateway-{port}", [
-        str(ROOT / ".venv" / "bin" / "nameko"), "run", "--config",
-        str(ROOT / "deploy" / "nameko.yaml"), "gateway.service:Gateway"],
-        env={"CONSORTIUM_AMQP_URI": amqp_uri, "CONSORTIUM_HTTP_ADDRESS": f"127.0.0.1:{port}",
-             "CONSORTIUM_DEV_MODE": "1", "PYTHONWARNINGS": "ignore"})
+    gateway = Process(f"gateway-{port}", nameko_run("gateway.service:Gateway"),
+                      env={"CONSORTIUM_AMQP_URI": amqp_uri,
+                           "CONSORTIUM_HTTP_ADDRESS": f"127.0.0.1:{port}",
+                           "CONSORTIUM_DEV_MODE": "1", "PYTHONWARNINGS": "ignore"})
     try:
         wait_until(lambda: http_get(f"http://127.0.0.1:{port}/readyz")[0] == 200, timeout=60,
                    what="the gateway to be ready")
@@ -82,7 +85,6 @@ def platform(template_db, amqp_uri):
     finally:
         gateway.stop()
         membership.stop()
-        drop_database(name)
 
 
 def remote_type(error):
@@ -367,11 +369,10 @@ def test_openapi_document_is_valid_and_complete(platform):
 ])
 def test_gateway_refuses_to_start_with_a_weak_secret(amqp_uri, env, reason):
     port = free_port()
-    gateway = Process(f"gateway-refuses-{port}", [
-        str(ROOT / ".venv" / "bin" / "nameko"), "run", "--config",
-        str(ROOT / "deploy" / "nameko.yaml"), "gateway.service:Gateway"],
-        env={"CONSORTIUM_AMQP_URI": amqp_uri, "CONSORTIUM_HTTP_ADDRESS": f"127.0.0.1:{port}",
-             "PYTHONWARNINGS": "ignore", **env})
+    gateway = Process(f"gateway-refuses-{port}", nameko_run("gateway.service:Gateway"),
+                      env={"CONSORTIUM_AMQP_URI": amqp_uri,
+                           "CONSORTIUM_HTTP_ADDRESS": f"127.0.0.1:{port}",
+                           "PYTHONWARNINGS": "ignore", **env})
     try:
         assert gateway.proc.wait(60) == 2
         assert reason in gateway.output()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 from deploy import runner
-from tests.support import free_port
+from tests.support import free_port, nameko_run
 
 
 @pytest.fixture
@@ -22,9 +19,7 @@ def ledger_spec(database_url, amqp_uri, **env):
     port = free_port()
     return runner.ProcessSpec(
         name="ledger",
-        command=[str(Path(sys.executable).parent / "nameko"), "run", "--config",
-                 str(runner.ROOT / "deploy" / "nameko.yaml"),
-                 "tests.fixtures.ledger.service:Ledger"],
+        command=nameko_run("tests.fixtures.ledger.service:Ledger"),
         health_url=f"http://127.0.0.1:{port}/healthz",
         env={"CONSORTIUM_DB_LEDGER_URL": database_url, "CONSORTIUM_AMQP_URI": amqp_uri,
              "METRICS_PORT": str(port), **env})
