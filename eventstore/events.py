@@ -49,6 +49,9 @@ class NewEvent:
         except (TypeError, ValueError) as exc:
             raise InvalidEvent(f"{where}: not JSON-serialisable: {exc}",
                                {f"{where}.data": [f"not JSON-serialisable: {exc}"]}) from None
+        if "\\u0000" in data or "\\u0000" in metadata:
+            raise InvalidEvent(f"{where}: PostgreSQL cannot store a NUL character",
+                               {f"{where}.data": ["contains a NUL character"]})
         return event_id, data, metadata
 
 

@@ -219,8 +219,9 @@ class EventStore:
     def _prepare(stream_id: str, stream_type: str, expected_version: int,
                  events: Sequence[NewEvent]) -> dict[str, Any]:
         errors: dict[str, list[str]] = {}
-        if not isinstance(stream_id, str) or not stream_id or len(stream_id) > 200:
-            errors["stream_id"] = ["1 to 200 characters"]
+        if (not isinstance(stream_id, str) or not stream_id or len(stream_id) > 200
+                or "\x00" in stream_id):
+            errors["stream_id"] = ["1 to 200 characters, no NUL"]
         if not isinstance(stream_type, str) or not stream_type:
             errors["stream_type"] = ["required"]
         if (not isinstance(expected_version, int) or isinstance(expected_version, bool)
@@ -301,11 +302,15 @@ class EventStore:
     # -- reading a stream --------------------------------------------------------------------
 
     def stream_version(self, stream_id: str, cur: Any = None) -> int:
+        if not _possible_stream_id(stream_id):
+            return 0
         return self._fetchone(_STREAM_VERSION, (stream_id,), cur)[0]
 
     def read_stream(self, stream_id: str, after_version: int = 0,
                     cur: Any = None) -> list[RecordedEvent]:
         """Events of one stream after ``after_version``, oldest first, upcast."""
+        if not _possible_stream_id(stream_id):
+            return []
         return self._upcast(self._fetchall(_READ_STREAM, (stream_id, after_version), cur))
 
     def save_snapshot(self, snapshot: Snapshot, cur: Any = None) -> None:
@@ -320,6 +325,8 @@ class EventStore:
              json.dumps(snapshot.state)), cur)
 
     def load_snapshot(self, stream_id: str, cur: Any = None) -> Snapshot | None:
+        if not _possible_stream_id(stream_id):
+            return None
         row = self._fetchone(
             "SELECT stream_id, stream_type, version, state FROM snapshots WHERE stream_id = %s",
             (stream_id,), cur)
@@ -401,6 +408,11 @@ class EventStore:
             return
         with self._db.connection() as conn, conn.cursor() as own:
             own.execute(sql, params)
+
+
+def _possible_stream_id(stream_id: Any) -> bool:
+    """An id ``append`` would accept; any other names no stream, so there is nothing to read."""
+    return isinstance(stream_id, str) and 0 < len(stream_id) <= 200 and "\x00" not in stream_id
 
 
 def _request_hash(stream_id: str, expected_version: int, events: Sequence[NewEvent]) -> str:

@@ -21,10 +21,28 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return {prefix or "_body": [str(messages)]}
 
 
+def _nul_fields(value: Any, path: str = "") -> list[str]:
+    """Where a NUL character hides in ``value``: PostgreSQL text and jsonb cannot hold one."""
+    if isinstance(value, str):
+        return [path or "_body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            found += [name] if "\x00" in str(key) else _nul_fields(item, name)
+        return found
+    if isinstance(value, list):
+        return [f for i, item in enumerate(value) for f in _nul_fields(item, f"{path}[{i}]")]
+    return []
+
+
 def load(schema: type[marshmallow.Schema], payload: Any) -> dict[str, Any]:
     """Validate ``payload``; unknown fields are refused, every bad field is named."""
     if not isinstance(payload, dict):
         raise ValidationError("the body must be a JSON object", {"_body": ["not an object"]})
+    if nul := _nul_fields(payload):
+        raise ValidationError("text may not contain NUL characters",
+                              dict.fromkeys(nul, ["contains a NUL character"]))
     try:
         return schema().load(payload)
     except marshmallow.ValidationError as exc:

@@ -107,6 +107,12 @@ class Gateway:
                 raise ValidationError(f"{method} is not allowed on {request.path}") from None
             route = ROUTES[index]
             rule = route.path
+            if any(_has_control(v) for v in params.values()):
+                raise NotFound(f"no object {request.path!r}")   # no id contains one
+            if any(_has_control(v) for v in request.args.values()):
+                raise ValidationError("query parameters may not contain control characters",
+                                      {k: ["contains a control character"]
+                                       for k, v in request.args.items() if _has_control(v)})
             response = self._answer(route, params, request)
         except ConsortiumError as exc:
             response = problem(exc)
@@ -191,6 +197,10 @@ class Gateway:
     @Api.decorator("GET", "/openapi.json")
     def openapi(self, request: Request) -> Response:
         return Response(json.dumps(build_spec()), content_type="application/json")
+
+
+def _has_control(value: str) -> bool:
+    return any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
 
 
 def _if_match(value: str | None) -> int | None:

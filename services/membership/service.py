@@ -104,6 +104,7 @@ class Membership(dependencies.KernelEntrypoints):
     def list_members(self, hub_id: str, limit: int = 50, after: str | None = None) -> dict:
         self.caller().require_read(hub_id, "hub")
         with self.kernel.db.transaction() as cur:
+            self._hub_view(cur, hub_id)   # an unknown hub is 404, not an empty list
             cur.execute("""SELECT id, hub_id, name, kind, grade_span, enrollment, cds_code,
                                   nces_id, status, onboarded, version
                            FROM members_view WHERE hub_id = %s AND id > %s

@@ -324,6 +324,8 @@ BAD_BODIES = [
     ("huge strings", json.dumps({"name": "x" * 300_000, "reason": "y" * 300_000,
                                  "facilitator_org": "z" * 300_000}).encode()),
     ("unknown fields", json.dumps({"surprise": True}).encode()),
+    ("NUL characters", json.dumps({"name": "a\x00b", "reason": "\x00", "stage": "x\x00",
+                                   "person_id": "p\x00", "state": "C\x00"}).encode()),
     ("too large", b'{"name": "' + b"x" * 1_100_000 + b'"}'),
 ]
 
@@ -344,12 +346,16 @@ def test_bad_input_to_every_route_is_a_clear_4xx(platform, label, raw):
         status, headers, body = client.request(route.method, path, raw=raw)
         assert 400 <= status < 500, (label, route.method, path, status, body)
         assert headers["content-type"] == "application/problem+json"
-        if label in ("wrong types", "unknown fields") and route.body is not None \
+        if label in ("wrong types", "unknown fields", "NUL characters") \
+                and route.body is not None \
                 and route.body().fields:
             assert body["errors"], (label, path, body)
-    for bad_id in ("../etc", "%00", "x" * 500, "Ω"):
-        status, _, _ = client.request("GET", f"/v1/members/{urllib.request.quote(bad_id)}")
-        assert status == 404, bad_id
+    for bad_id in ("../etc", "%00", "x" * 500, "Ω", "a\x00b", "\x1b[2J"):
+        for template in ("/v1/members/{}", "/v1/hubs/{}", "/v1/people/{}",
+                         "/v1/hubs/{}/members", "/v1/members/{}/readiness"):
+            path = template.format(urllib.request.quote(bad_id))
+            assert client.request("GET", path)[0] == 404, path
+    assert client.request("GET", "/v1/hubs/hub-bad/members?after=a%00")[0] == 422
     assert client.request("GET", "/v1/hubs?limit=abc")[0] == 422
     assert client.request("GET", "/v1/nowhere")[0] == 404
 

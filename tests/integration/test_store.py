@@ -75,6 +75,13 @@ def test_stale_and_ahead_expected_versions_are_refused(store):
     assert store.stream_version("s-3") == 2
 
 
+def test_a_stream_id_no_stream_can_have_reads_as_empty(store):
+    for impossible in ("a\x00b", "", "x" * 201):
+        assert store.read_stream(impossible) == []
+        assert store.stream_version(impossible) == 0
+        assert store.load_snapshot(impossible) is None
+
+
 def test_unknown_stream_is_a_typed_error(store):
     with pytest.raises(StreamNotFound):
         store.append("nowhere", "thing", 3, [ev()])
@@ -89,6 +96,7 @@ def test_unknown_stream_is_a_typed_error(store):
     (NewEvent(type="X", data={"x": float("nan")}), "events[0].data"),
     (NewEvent(type="X", data={}, schema_version=0), "events[0].schema_version"),
     (NewEvent(type="X", data={}, event_id="not-a-uuid"), "events[0].event_id"),
+    (NewEvent(type="X", data={"name": "a\x00b"}), "events[0].data"),
 ])
 def test_malformed_events_are_refused_and_nothing_is_written(store, bad, field):
     with pytest.raises(InvalidEvent) as err:
@@ -103,6 +111,7 @@ def test_malformed_events_are_refused_and_nothing_is_written(store, bad, field):
     (("s", "thing", -1, [ev()]), "expected_version"),
     (("s", "thing", "1", [ev()]), "expected_version"),
     (("s", "thing", 0, []), "events"),
+    (("s\x00", "thing", 0, [ev()]), "stream_id"),
 ])
 def test_bad_append_arguments_name_the_field(store, args, field):
     with pytest.raises(ValidationError) as err:
