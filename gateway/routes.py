@@ -95,6 +95,16 @@ ROUTES: list[Route] = [
           lambda c: ([c.params["hub"], c.body], _key(c)), "Add a person to a hub", "people",
           body=membership.PersonCreate, response=membership.Person, status=201,
           roles=("admin", "facilitator")),
+    Route("POST", "/v1/members/<member>/staff-imports", "membership", "import_staff",
+          lambda c: ([c.params["member"], c.body], _key(c)),
+          "Import a member's staff from a OneRoster 1.1 export (orgs.csv, users.csv; JSON "
+          "or multipart upload): good rows are added, bad rows reported by file and line, "
+          "students and families never imported", "people", body=membership.StaffImport,
+          response=membership.StaffImportReport, roles=("admin", "facilitator")),
+    Route("GET", "/v1/members/<member>/people", "membership", "list_staff",
+          lambda c: ([c.params["member"]], {"limit": c.limit, "after": c.after}),
+          "A member's staff (people imported or added for the member)", "people",
+          response=membership.Person, paged=True),
     Route("GET", "/v1/people/<person>", "membership", "get_person",
           lambda c: ([c.params["person"]], {}), "One person", "people",
           response=membership.Person),

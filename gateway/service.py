@@ -3,6 +3,7 @@ services by RPC; it owns no domain data. Every route comes from gateway/routes.p
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -154,8 +155,10 @@ class Gateway:
         raw = request.get_data(cache=False)
         if len(raw) > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
-        if not raw.strip():
-            body: Any = {}
+        if request.mimetype == "multipart/form-data":
+            body: Any = _form(request, raw)
+        elif not raw.strip():
+            body = {}
         else:
             try:
                 body = json.loads(raw)
@@ -197,6 +200,24 @@ class Gateway:
     @Api.decorator("GET", "/openapi.json")
     def openapi(self, request: Request) -> Response:
         return Response(json.dumps(build_spec()), content_type="application/json")
+
+
+def _form(request: Request, raw: bytes) -> dict[str, Any]:
+    """A multipart upload (files such as orgs.csv, users.csv) as the JSON body it stands for:
+    each file's text under its field name, plain fields as strings or booleans."""
+    form = Request.from_values(input_stream=io.BytesIO(raw),
+                               content_length=len(raw),
+                               content_type=request.headers.get("Content-Type"))
+    body: dict[str, Any] = {}
+    for name, upload in form.files.items():
+        try:
+            body[name] = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError(f"{name} is not UTF-8 text",
+                                  {name: ["not UTF-8 text"]}) from None
+    for name, value in form.form.items():
+        body[name] = {"true": True, "false": False}.get(value.lower(), value)
+    return body
 
 
 def _has_control(value: str) -> bool:

@@ -197,12 +197,17 @@ class Person(Aggregate):
     def __init__(self, id: str) -> None:  # noqa: A002
         super().__init__(id)
         self.erased = False
+        self.member_id: str | None = None
+        self.position: str | None = None
 
-    def add(self, hub_id: str) -> None:
+    def add(self, hub_id: str, member_id: str | None = None,
+            position: str | None = None) -> None:
+        """``member_id`` and ``position`` (teacher, administrator, …) when the person is one
+        of a member's staff, as a roster import knows them."""
         if self.exists:
             raise Conflict(f"person {self.id} exists already")
         self.hub_id = hub_id
-        self.record("PersonAdded", hub_id=hub_id)
+        self.record("PersonAdded", hub_id=hub_id, member_id=member_id, position=position)
 
     def erase(self) -> None:
         if self.erased:
@@ -212,6 +217,7 @@ class Person(Aggregate):
     @applies("PersonAdded")
     def _added(self, data: dict[str, Any]) -> None:
         self.hub_id = data["hub_id"]
+        self.member_id, self.position = data.get("member_id"), data.get("position")
 
     @applies("PersonErased")
     def _erased(self, data: dict[str, Any]) -> None:

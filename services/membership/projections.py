@@ -61,8 +61,10 @@ class People(Projection):
 
     @handles("PersonAdded")
     def added(self, cur, event):
-        cur.execute("INSERT INTO people_view (id, hub_id) VALUES (%s, %s)",
-                    (event.stream_id, event.data["hub_id"]))
+        cur.execute("""INSERT INTO people_view (id, hub_id, member_id, position)
+                       VALUES (%s, %s, %s, %s)""",
+                    (event.stream_id, event.data["hub_id"], event.data.get("member_id"),
+                     event.data.get("position")))
 
     @handles("PersonErased")
     def erased(self, cur, event):

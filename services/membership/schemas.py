@@ -82,6 +82,8 @@ class PersonCreate(Schema):
 class Person(Schema):
     id = fields.String()
     hub_id = fields.String()
+    member_id = fields.String(allow_none=True)
+    position = fields.String(allow_none=True)
     name = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
     erased = fields.Boolean()
@@ -104,3 +106,40 @@ class Readiness(Schema):
     checks = fields.Dict(keys=fields.String(), values=fields.Boolean())
     missing = fields.List(fields.String())
     details = fields.List(fields.String())
+
+
+CSV_TEXT = validate.Length(min=1, max=1_000_000)
+
+
+class StaffImport(Schema):
+    """A OneRoster 1.1 export: the text of orgs.csv and users.csv (or a multipart upload of
+    the two files as fields ``orgs`` and ``users``)."""
+    orgs = fields.String(required=True, validate=CSV_TEXT)
+    users = fields.String(required=True, validate=CSV_TEXT)
+    dry_run = fields.Boolean(load_default=False)
+
+
+class RowError(Schema):
+    file = fields.String()
+    line = fields.Integer()
+    sourced_id = fields.String(allow_none=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class ImportedPerson(Schema):
+    id = fields.String()
+    sourced_id = fields.String()
+    line = fields.Integer()
+    outcome = fields.String()
+
+
+class StaffImportReport(Schema):
+    member_id = fields.String()
+    dry_run = fields.Boolean()
+    imported = fields.Integer()
+    updated = fields.Integer()
+    unchanged = fields.Integer()
+    rejected = fields.Integer()
+    skipped = fields.Dict(keys=fields.String(), values=fields.Integer())
+    errors = fields.List(fields.Nested(RowError))
+    people = fields.List(fields.Nested(ImportedPerson))

@@ -9,12 +9,13 @@ from nameko.rpc import rpc
 
 from eventstore import dependencies
 from eventstore.commands import Session
-from eventstore.errors import NotFound
+from eventstore.errors import Conflict, NotFound
 from eventstore.identity import Identity
 from eventstore.validation import load
 
 from . import schemas
 from .domain import Hub, Member, Person, readiness
+from .oneroster import read_staff
 from .projections import PROJECTIONS
 
 PAGE_MAX = 200
@@ -181,6 +182,72 @@ class Membership(dependencies.KernelEntrypoints):
         return self.kernel.command(caller, run, key, ["add_person", hub_id, payload])
 
     @rpc
+    def import_staff(self, member_id: str, payload: dict, key: str | None = None) -> dict:
+        """Add a member's staff from a OneRoster 1.1 export. Good rows are imported, bad rows
+        are reported by file and line; students and families are never imported. Importing
+        the same export again changes nothing; a changed name or email is updated."""
+        caller = self.caller()
+        data = load(schemas.StaffImport, payload)
+
+        def run(session: Session) -> dict:
+            member = self._load(session, Member, member_id, "member")
+            caller.require_write(member.hub_id, "member")
+            if member.status == "offboarded":
+                raise Conflict(f"member {member.id} has been off-boarded")
+            roster = read_staff(data["orgs"], data["users"], member.id, member.name,
+                                (member.nces_id, member.cds_code))
+            apply = not data["dry_run"]
+            people = []
+            for row in roster.staff:
+                person_id = row.person_id(member.id)
+                try:
+                    person = session.load(Person, person_id)
+                except NotFound:
+                    person = None
+                if person is None:
+                    outcome = "imported"
+                    if apply:
+                        person = session.create(Person, person_id)
+                        person.add(member.hub_id, member.id, row.position)
+                        session.save(person)
+                        session.cur.execute("""INSERT INTO people_pii (person_id, name, email)
+                                               VALUES (%s, %s, %s)""",
+                                            (person_id, row.name, row.email))
+                elif person.erased:
+                    roster.skip("erased person")    # an erasure is not undone by a roster
+                    continue
+                else:
+                    session.cur.execute("SELECT name, email FROM people_pii "
+                                        "WHERE person_id = %s", (person_id,))
+                    outcome = ("unchanged" if session.cur.fetchone() == (row.name, row.email)
+                               else "updated")
+                    if apply and outcome == "updated":
+                        session.cur.execute("""UPDATE people_pii SET name = %s, email = %s
+                                               WHERE person_id = %s""",
+                                            (row.name, row.email, person_id))
+                people.append({"id": person_id, "sourced_id": row.sourced_id,
+                               "line": row.line, "outcome": outcome})
+            counts = {o: sum(p["outcome"] == o for p in people)
+                      for o in ("imported", "updated", "unchanged")}
+            return {"member_id": member.id, "dry_run": not apply, **counts,
+                    "rejected": len(roster.errors), "skipped": roster.skipped,
+                    "errors": roster.errors, "people": people}
+        return self.kernel.command(caller, run, key, ["import_staff", member_id, payload])
+
+    @rpc
+    def list_staff(self, member_id: str, limit: int = 50, after: str | None = None) -> dict:
+        self._read_member(member_id)
+        with self.kernel.db.transaction() as cur:
+            cur.execute("""SELECT v.id, v.hub_id, v.member_id, v.position, p.name, p.email,
+                                  v.erased
+                           FROM people_view v LEFT JOIN people_pii p ON p.person_id = v.id
+                           WHERE v.member_id = %s AND v.id > %s ORDER BY v.id LIMIT %s""",
+                        (member_id, after or "", _limit(limit) + 1))
+            columns = [c.name for c in cur.description]
+            rows = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
+        return _page(rows[:_limit(limit)], len(rows) > _limit(limit))
+
+    @rpc
     def get_person(self, person_id: str) -> dict:
         caller = self.caller()
         with self.kernel.db.transaction() as cur:
@@ -246,7 +313,8 @@ class Membership(dependencies.KernelEntrypoints):
     def _person_view(self, cur: Any, person: Person) -> dict:
         cur.execute("SELECT name, email FROM people_pii WHERE person_id = %s", (person.id,))
         row = cur.fetchone() or (None, None)
-        return {"id": person.id, "hub_id": person.hub_id, "name": row[0], "email": row[1],
+        return {"id": person.id, "hub_id": person.hub_id, "member_id": person.member_id,
+                "position": person.position, "name": row[0], "email": row[1],
                 "erased": person.erased, "version": person.version}
 
 

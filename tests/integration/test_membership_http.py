@@ -298,6 +298,99 @@ def test_erasure_leaves_no_name_or_email_anywhere(platform):
         conn.close()
 
 
+ROSTER = ROOT / "tests" / "fixtures" / "oneroster"
+
+
+def multipart(fields, files):
+    boundary = uuid.uuid4().hex
+    chunks = []
+    for name, value in fields.items():
+        chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"'
+                      f"\r\n\r\n{value}\r\n".encode())
+    for name, (filename, data) in files.items():
+        chunks.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                      f'filename="{filename}"\r\nContent-Type: text/csv\r\n\r\n'.encode()
+                      + data + b"\r\n")
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return b"".join(chunks), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def test_staff_import_from_oneroster_reports_bad_rows_and_changes_nothing_twice(platform):
+    client = platform["client"]
+    client.ok("POST", "/v1/hubs", {"id": "hub-roster", "name": "Roster County", "state": "CA",
+                                   "facilitator_org": "Nonprofit"})
+    facilitator = token("facilitator", ["hub-roster"])
+    member = client.ok("POST", "/v1/hubs/hub-roster/members", {
+        "name": "Camino Union", "kind": "district", "grade_span": "K-8", "enrollment": 503,
+        "nces_id": "0601234"}, token=facilitator)
+    path = f"/v1/members/{member['id']}/staff-imports"
+    orgs, users = (ROSTER / "orgs.csv").read_bytes(), (ROSTER / "users.csv").read_bytes()
+    files = {"orgs": ("orgs.csv", orgs), "users": ("users.csv", users)}
+
+    dry = client.ok("POST", path, {"orgs": orgs.decode(), "users": users.decode(),
+                                   "dry_run": True}, token=facilitator)
+    assert (dry["dry_run"], dry["imported"]) == (True, 3)
+    assert client.ok("GET", f"/v1/members/{member['id']}/people")["items"] == []
+
+    raw, headers = multipart({}, files)
+    report = client.ok("POST", path, raw=raw, headers=headers, token=facilitator)
+    assert (report["imported"], report["unchanged"], report["rejected"]) == (3, 0, 5)
+    assert report["skipped"] == {"student": 2, "parent": 1, "status tobedeleted": 1,
+                                 "enabledUser false": 1, "another organization": 1}
+    assert [(e["file"], e["line"], list(e["errors"])) for e in report["errors"]] == [
+        ("users.csv", 8, ["givenName"]), ("users.csv", 9, ["email"]),
+        ("users.csv", 10, ["orgSourcedIds"]), ("users.csv", 11, ["role"]),
+        ("users.csv", 12, ["sourcedId"])]
+    staff = client.ok("GET", f"/v1/members/{member['id']}/people", token=facilitator)["items"]
+    assert sorted((p["name"], p["position"]) for p in staff) == [
+        ("Julia Martinez", "administrator"), ("Lena Patel", "aide"), ("Robert Chen", "teacher")]
+
+    again = client.ok("POST", path, raw=raw, headers=headers, token=facilitator)
+    assert (again["imported"], again["unchanged"]) == (0, 3)
+    assert {p["id"] for p in again["people"]} == {p["id"] for p in report["people"]}
+
+    moved = users.replace(b"jmartinez@camino.example.org", b"julia.martinez@camino.example.org")
+    updated = client.ok("POST", path, {"orgs": orgs.decode(), "users": moved.decode()},
+                        token=facilitator)
+    assert (updated["updated"], updated["unchanged"]) == (1, 2)
+    julia = next(p for p in report["people"] if p["sourced_id"] == "u-001")
+    assert client.ok("GET", f"/v1/people/{julia['id']}")["email"] == \
+        "julia.martinez@camino.example.org"
+
+    lena = next(p for p in report["people"] if p["sourced_id"] == "u-003")
+    client.ok("DELETE", f"/v1/people/{lena['id']}", token=facilitator)
+    after_erasure = client.ok("POST", path, {"orgs": orgs.decode(), "users": users.decode()},
+                              token=facilitator)
+    assert after_erasure["skipped"]["erased person"] == 1
+    assert client.ok("GET", f"/v1/people/{lena['id']}")["name"] is None
+
+    conn = connect(platform["db"])
+    try:
+        with conn.cursor() as cur:   # no student or parent ever reached the database
+            cur.execute("""SELECT count(*) FROM events WHERE data::text LIKE '%%Student%%'
+                           OR data::text LIKE '%%Carla%%' OR data::text LIKE '%%Julia%%'""")
+            assert cur.fetchone()[0] == 0
+            cur.execute("SELECT count(*) FROM people_pii WHERE name LIKE '%%Student%%' "
+                        "OR name LIKE 'Carla%%'")
+            assert cur.fetchone()[0] == 0
+    finally:
+        conn.close()
+
+    status, _, problem = client.request("POST", path, {"orgs": orgs.decode(),
+                                                       "users": "sourcedId\nu-1\n"},
+                                        token=facilitator)
+    assert status == 422 and "users" in problem["errors"]
+    raw, headers = multipart({}, {"orgs": ("orgs.csv", orgs),
+                                  "users": ("users.csv", "Müller".encode("latin-1"))})
+    status, _, problem = client.request("POST", path, raw=raw, headers=headers,
+                                        token=facilitator)
+    assert status == 422 and problem["errors"] == {"users": ["not UTF-8 text"]}
+    other = token("facilitator", ["hub-other-roster"])
+    assert client.request("POST", path, {"orgs": orgs.decode(), "users": users.decode()},
+                          token=other)[0] == 404
+    assert client.request("GET", f"/v1/members/{member['id']}/people", token=other)[0] == 404
+
+
 def test_authentication(platform):
     client = platform["client"]
     assert client.request("GET", "/v1/hubs", token=None)[0] == 401
