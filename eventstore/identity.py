@@ -44,6 +44,15 @@ class Identity:
         if not self.may_write_hub(hub_id):
             raise Forbidden(f"role {self.role} may not change this {what}")
 
+    def require_project_write(self, hub_id: str | None, member_id: str | None,
+                              what: str) -> None:
+        """A member's own improvement work: its hub's facilitators, or the member itself."""
+        self.require_read(hub_id, what)
+        if self.may_write_hub(hub_id):
+            return
+        if not (self.role == "member" and member_id is not None and self.member == member_id):
+            raise Forbidden(f"role {self.role} may not change this {what}")
+
     def require_admin(self) -> None:
         if self.role != "admin":
             raise Forbidden("only a consortium admin may do this")

@@ -69,6 +69,40 @@ class Projection:
         handler(self, cur, event)
         return True
 
+    def apply_batch(self, cur: Any, events: list[RecordedEvent]) -> int:
+        """Apply events in log order; a projection may override this to write in bulk (a
+        rebuild replays the whole log through it)."""
+        return sum(self.apply(cur, event) for event in events)
+
+
+class RowProjection(Projection):
+    """A projection whose handlers only add rows: each returns ``(table, row)`` pairs, and a
+    batch of events becomes one multi-row INSERT per table.
+
+        @handles("MeasurementRecorded")
+        def measured(self, event):
+            yield "measurements_view", {"position": event.position, ...}
+    """
+
+    def apply(self, cur: Any, event: RecordedEvent) -> bool:
+        return self.apply_batch(cur, [event]) > 0
+
+    def apply_batch(self, cur: Any, events: list[RecordedEvent]) -> int:
+        from psycopg2.extras import execute_values
+        tables: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
+        applied = 0
+        for event in events:
+            handler = self._handlers.get(event.type)
+            if handler is None:
+                continue
+            applied += 1
+            for table, row in handler(self, event):
+                tables.setdefault((table, tuple(row)), []).append(tuple(row.values()))
+        for (table, columns), rows in tables.items():
+            execute_values(cur, f"INSERT INTO {table} ({', '.join(columns)}) VALUES %s", rows,
+                           page_size=1000)
+        return applied
+
 
 def load_projections(module: str) -> list[Projection]:
     """The ``PROJECTIONS`` list of a service's projections module."""
@@ -94,7 +128,7 @@ class ProjectionRunner:
         with self.db.transaction() as cur:
             cursor = self.store.checkpoint(projection.checkpoint_name, cur, lock=True)
             batch = self.store.read_all(cursor, self.batch_size, cur)
-            applied = sum(projection.apply(cur, event) for event in batch)
+            applied = projection.apply_batch(cur, batch)
             if batch:
                 self.store.save_checkpoint(projection.checkpoint_name, batch[-1].cursor, cur)
         metrics.PROJECTION_APPLIED.labels(projection.name).inc(applied)
@@ -118,8 +152,7 @@ class ProjectionRunner:
                 cur.execute("TRUNCATE " + ", ".join(projection.tables))
             cursor = START
             while batch := self.store.read_all(cursor, 5000, cur):
-                for event in batch:
-                    projection.apply(cur, event)
+                projection.apply_batch(cur, batch)
                 count += len(batch)
                 cursor = batch[-1].cursor
             self.store.save_checkpoint(projection.checkpoint_name, cursor, cur)

@@ -53,6 +53,12 @@ def build_spec() -> dict[str, Any]:
         if route.body is not None:
             operation["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": route.body}}}
+            if route.uploads:
+                operation["requestBody"]["content"]["multipart/form-data"] = {
+                    "schema": {"type": "object", "properties": {
+                        name: {"type": "string", "format": "binary"}
+                        for name in route.body._declared_fields
+                        if name != "dry_run"} | {"dry_run": {"type": "boolean"}}}}
         if route.response is not None:
             schema: Any = route.response
             if route.paged:
@@ -61,6 +67,9 @@ def build_spec() -> dict[str, Any]:
                     "next": {"type": "string", "nullable": True}}}
             operation["responses"][str(route.status)] = {
                 "description": "OK", "content": {"application/json": {"schema": schema}}}
+            if route.svg:
+                operation["responses"][str(route.status)]["content"]["image/svg+xml"] = {
+                    "schema": {"type": "string"}}
         for status, why in (("401", "no or invalid token"), ("403", "out of scope"),
                             ("404", "unknown, or another hub's"),
                             ("409", "conflict or refused by an invariant"),

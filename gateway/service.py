@@ -94,6 +94,7 @@ class Gateway:
     startup = StartupCheck()
     set_caller = Context()
     membership = RpcProxy("membership")
+    cycles = RpcProxy("cycles")
 
     @Api.decorator("GET,POST,DELETE,PUT,PATCH", "/<path:path>")
     def api(self, request: Request, path: str) -> Response:
@@ -134,12 +135,18 @@ class Gateway:
             raise ValidationError("If-Match is not supported on this route",
                                   {"If-Match": ["not supported here"]})
         args, kwargs = route.args(call)
+        picture = route.svg and request.accept_mimetypes.best_match(
+            ["application/json", "image/svg+xml"]) == "image/svg+xml"
+        if picture:
+            kwargs["format"] = "svg"
         proxy = getattr(self, route.service)
         try:
             with eventlet.Timeout(RPC_TIMEOUT_SECONDS):
                 result = getattr(proxy, route.rpc)(*args, **kwargs)
         except eventlet.Timeout:
             raise ServiceUnavailable(f"{route.service} did not answer in time") from None
+        if picture:
+            return Response(result, status=200, content_type="image/svg+xml")
         headers = {}
         if isinstance(result, dict) and "version" in result:
             headers["ETag"] = f'"{result["version"]}"'
@@ -151,6 +158,7 @@ class Gateway:
         if route.method in ("GET", "DELETE"):
             return {}
         if (request.content_length or 0) > MAX_BODY_BYTES:
+            _discard(request)
             raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
         raw = request.get_data(cache=False)
         if len(raw) > MAX_BODY_BYTES:
@@ -200,6 +208,14 @@ class Gateway:
     @Api.decorator("GET", "/openapi.json")
     def openapi(self, request: Request) -> Response:
         return Response(json.dumps(build_spec()), content_type="application/json")
+
+
+def _discard(request: Request) -> None:
+    """Read (and drop) a refused body, so the client that is still sending it gets the 413
+    instead of a broken connection; a body beyond 16 MB is not worth reading."""
+    if (request.content_length or 0) <= 16 * MAX_BODY_BYTES:
+        while request.stream.read(65536):
+            pass
 
 
 def _form(request: Request, raw: bytes) -> dict[str, Any]:

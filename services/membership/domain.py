@@ -85,6 +85,20 @@ class RoleHolder:
     represents: str | None = None
 
 
+def _notes_prework(command):
+    """After the command, record MemberPreworkChanged when the member's own pre-work becomes
+    complete or stops being complete: the cycles service lets a member start the design
+    process only when it is."""
+    def wrapped(self: Member, *args: Any, **kwargs: Any) -> None:
+        before = self.prework_missing()
+        command(self, *args, **kwargs)
+        after = self.prework_missing()
+        if bool(after) != bool(before):
+            self.record("MemberPreworkChanged", ready=not after, missing=after)
+    wrapped.__name__, wrapped.__doc__ = command.__name__, command.__doc__
+    return wrapped
+
+
 class Member(Aggregate):
     """A member organization of a hub: a district, school, county office or charter."""
 
@@ -122,6 +136,7 @@ class Member(Aggregate):
         if self.status == "offboarded":
             raise Conflict(f"member {self.id} has been off-boarded")
 
+    @_notes_prework
     def assign_role(self, person_id: str, role: str, represents: str | None = None) -> None:
         self._require_active()
         if role not in ROLES:
@@ -141,26 +156,49 @@ class Member(Aggregate):
             raise Conflict(f"member {self.id} has a sponsor; remove that role first")
         self.record("RoleAssigned", person_id=person_id, role=role, represents=represents)
 
+    @_notes_prework
     def remove_role(self, person_id: str, role: str) -> None:
         if not any(r["person_id"] == person_id and r["role"] == role for r in self.roles):
             raise Conflict(f"person {person_id} is not {role} of {self.id}")
         self.record("RoleRemoved", person_id=person_id, role=role)
 
+    @_notes_prework
     def complete_onboarding(self) -> None:
         self._require_active()
         if self.onboarded:
             raise Conflict(f"member {self.id} has completed onboarding already")
         self.record("OnboardingCompleted")
 
+    @_notes_prework
     def offboard(self, reason: str) -> None:
         self._require_active()
         self.record("MemberOffboarded", reason=reason,
                     released_people=sorted({r["person_id"] for r in self.roles}))
 
+    @_notes_prework
     def forget_person(self, person_id: str) -> None:
         """A person was erased: their roles end (the events keep only their id)."""
         for role in sorted({r["role"] for r in self.roles if r["person_id"] == person_id}):
             self.record("RoleRemoved", person_id=person_id, role=role)
+
+    def prework_checks(self) -> dict[str, bool]:
+        """The pre-work membership knows itself (the rest is the cycles service's)."""
+        represented = {r["represents"] for r in self.roles if r["role"] == "design_team"}
+        return {
+            "sponsor": any(r["role"] == "sponsor" for r in self.roles),
+            "driver": any(r["role"] == "driver" for r in self.roles),
+            "representative_design_team": set(DESIGN_TEAM_GROUPS) <= represented,
+            "onboarding_completed": self.onboarded,
+        }
+
+    def prework_missing(self) -> list[str]:
+        if self.status == "offboarded":
+            return ["active"]
+        return [name for name, done in self.prework_checks().items() if not done]
+
+    @applies("MemberPreworkChanged")
+    def _prework_changed(self, data: dict[str, Any]) -> None:
+        pass   # a consequence of the state, recorded for other services
 
     @applies("MemberEnrolled")
     def _enrolled(self, data: dict[str, Any]) -> None:
@@ -228,22 +266,15 @@ def readiness(member: Member, problem_adopted: bool = False,
               goals_set: bool = False) -> dict[str, Any]:
     """The pre-work checklist of a member and what is missing.
 
-    Adopting a problem of practice and setting SMART goals happen in the cycles service; until
-    membership hears of them they count as missing.
+    Adopting a problem of practice and setting SMART goals happen in the cycles service;
+    membership hears of them from its events (ProjectOpened, SmartGoalsSet).
     """
-    roles = member.roles
-    represented = {r["represents"] for r in roles if r["role"] == "design_team"}
-    checks = {
-        "sponsor": any(r["role"] == "sponsor" for r in roles),
-        "driver": any(r["role"] == "driver" for r in roles),
-        "representative_design_team": set(DESIGN_TEAM_GROUPS) <= represented,
-        "onboarding_completed": member.onboarded,
-        "problem_of_practice_adopted": problem_adopted,
-        "smart_goals_set": goals_set,
-    }
+    checks = {**member.prework_checks(), "problem_of_practice_adopted": problem_adopted,
+              "smart_goals_set": goals_set}
     missing = [name for name, done in checks.items() if not done]
     details = []
     if not checks["representative_design_team"]:
+        represented = {r["represents"] for r in member.roles if r["role"] == "design_team"}
         absent = [g for g in DESIGN_TEAM_GROUPS if g not in represented]
         details.append(f"design team does not represent: {', '.join(absent)}")
     return {"member_id": member.id, "ready": not missing and member.status == "active",

@@ -9,6 +9,7 @@ from nameko.rpc import rpc
 
 from eventstore import dependencies
 from eventstore.commands import Session
+from eventstore.consumers import consumes
 from eventstore.errors import Conflict, NotFound
 from eventstore.identity import Identity
 from eventstore.validation import load
@@ -160,7 +161,26 @@ class Membership(dependencies.KernelEntrypoints):
 
     @rpc
     def readiness(self, member_id: str) -> dict:
-        return readiness(self._read_member(member_id))
+        member = self._read_member(member_id)
+        with self.kernel.db.transaction() as cur:
+            cur.execute("""SELECT problem_adopted, smart_goals_set FROM member_cycles
+                           WHERE member_id = %s""", (member_id,))
+            adopted, goals = cur.fetchone() or (False, False)
+        return readiness(member, adopted, goals)
+
+    # -- what membership hears from the cycles service -----------------------------------------
+
+    @consumes("cycles", "ProjectOpened")
+    def on_project_opened(self, tx, event):
+        tx.execute("""INSERT INTO member_cycles (member_id, problem_adopted) VALUES (%s, true)
+                      ON CONFLICT (member_id) DO UPDATE SET problem_adopted = true""",
+                   (event.data["member_id"],))
+
+    @consumes("cycles", "SmartGoalsSet")
+    def on_smart_goals_set(self, tx, event):
+        tx.execute("""INSERT INTO member_cycles (member_id, smart_goals_set) VALUES (%s, true)
+                      ON CONFLICT (member_id) DO UPDATE SET smart_goals_set = true""",
+                   (event.data["member_id"],))
 
     # -- people ------------------------------------------------------------------------------
 

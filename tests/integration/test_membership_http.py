@@ -15,76 +15,11 @@ import pytest
 from eventstore.db import connect
 from gateway import auth
 from gateway.routes import ROUTES
-from tests.support import (
-    ROOT,
-    Process,
-    ServiceProcess,
-    free_port,
-    http_get,
-    nameko_run,
-    wait_until,
-)
+from tests.integration.http import token
+from tests.support import ROOT, Process, free_port, http_get, nameko_run
 
 os.environ.setdefault("CONSORTIUM_DEV_MODE", "1")
 MEMBERS_CSV = ROOT / "deploy" / "data" / "el-dorado-members.csv"
-
-
-def token(role, hubs=(), member=None, state=None, sub=None, ttl=3600):
-    return auth.issue(sub or f"{role}-{uuid.uuid4().hex[:6]}", role, list(hubs), member, state,
-                      ttl)
-
-
-ADMIN = token("admin", ["*"], sub="admin-1")
-
-
-class Client:
-    def __init__(self, port):
-        self.base = f"http://127.0.0.1:{port}"
-
-    def request(self, method, path, body=None, token=ADMIN, headers=None, raw=None):
-        data = raw if raw is not None else (json.dumps(body).encode() if body is not None
-                                            else None)
-        request = urllib.request.Request(self.base + path, data=data, method=method)
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        request.add_header("Content-Type", "application/json")
-        for name, value in (headers or {}).items():
-            request.add_header(name, value)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                headers = {k.lower(): v for k, v in response.headers.items()}
-                text = response.read()
-                return (response.status, headers,
-                        json.loads(text) if "json" in headers.get("content-type", "")
-                        else text.decode())
-        except urllib.error.HTTPError as err:
-            text = err.read()
-            return (err.code, {k.lower(): v for k, v in err.headers.items()},
-                    json.loads(text) if text else None)
-
-    def ok(self, method, path, body=None, token=ADMIN, expect=(200, 201), **kw):
-        status, headers, payload = self.request(method, path, body, token, **kw)
-        assert status in expect, (method, path, status, payload)
-        return payload
-
-
-@pytest.fixture(scope="module")
-def platform(new_database, amqp_uri):
-    url = new_database()
-    membership = ServiceProcess("membership", "services.membership.service:Membership", url,
-                                amqp_uri)
-    port = free_port()
-    gateway = Process(f"gateway-{port}", nameko_run("gateway.service:Gateway"),
-                      env={"CONSORTIUM_AMQP_URI": amqp_uri,
-                           "CONSORTIUM_HTTP_ADDRESS": f"127.0.0.1:{port}",
-                           "CONSORTIUM_DEV_MODE": "1", "PYTHONWARNINGS": "ignore"})
-    try:
-        wait_until(lambda: http_get(f"http://127.0.0.1:{port}/readyz")[0] == 200, timeout=60,
-                   what="the gateway to be ready")
-        yield {"client": Client(port), "db": url, "membership": membership, "amqp": amqp_uri}
-    finally:
-        gateway.stop()
-        membership.stop()
 
 
 def remote_type(error):

@@ -117,6 +117,30 @@ def test_erasing_a_person_ends_their_roles():
             ("RoleRemoved", {"person_id": "p-1", "role": "sponsor"})])
 
 
+READY = [ENROLLED, SPONSOR, role("p-2", "driver"), role("p-3", "design_team", "central_office"),
+         role("p-4", "design_team", "principals"), role("p-5", "design_team", "teachers"),
+         role("p-6", "design_team", "support_staff")]
+
+
+def test_the_member_says_when_its_own_pre_work_becomes_complete_and_when_it_stops():
+    member = given(Member, "m-1", READY).when(lambda m: m.complete_onboarding()).then([
+        ("OnboardingCompleted", {}),
+        ("MemberPreworkChanged", {"ready": True, "missing": []})])
+    assert member.prework_missing() == []
+    given(Member, "m-1", [*READY, ("OnboardingCompleted", {})]) \
+        .when(lambda m: m.remove_role("p-2", "driver")).then([
+            ("RoleRemoved", {"person_id": "p-2", "role": "driver"}),
+            ("MemberPreworkChanged", {"ready": False, "missing": ["driver"]})])
+    given(Member, "m-1", [*READY, ("OnboardingCompleted", {})]) \
+        .when(lambda m: m.offboard("merged")).then([
+            ("MemberOffboarded", {"reason": "merged", "released_people": [
+                "p-1", "p-2", "p-3", "p-4", "p-5", "p-6"]}),
+            ("MemberPreworkChanged", {"ready": False, "missing": ["active"]})])
+    # a change that leaves the pre-work incomplete says nothing
+    given(Member, "m-1", READY[:2]).when(lambda m: m.assign_role("p-2", "driver")) \
+        .then([role("p-2", "driver")])
+
+
 def test_a_person_is_erased_once():
     given(Person, "p-1", [("PersonAdded", {"hub_id": "h"})]).when(lambda p: p.erase()) \
         .then([("PersonErased", {})])

@@ -1,0 +1,230 @@
+"""The cycles slice end to end: two members of one hub work the design process over HTTP, as
+the El Dorado network did by spring 2018, and the hub's progress shows it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.http import ADMIN, token
+from tests.support import wait_until
+
+HUB = "cycles-hub"
+
+
+def ready_member(client, facilitator, name, enrollment):
+    member = client.ok("POST", f"/v1/hubs/{HUB}/members", {
+        "name": name, "kind": "district", "grade_span": "K-8", "enrollment": enrollment},
+        token=facilitator)
+    for role, represents in (("sponsor", None), ("driver", None),
+                             ("design_team", "central_office"), ("design_team", "principals"),
+                             ("design_team", "teachers"), ("design_team", "support_staff")):
+        person = client.ok("POST", f"/v1/hubs/{HUB}/people", {"name": f"{role} of {name}"},
+                           token=facilitator)
+        client.ok("POST", f"/v1/members/{member['id']}/roles",
+                  {"person_id": person["id"], "role": role, "represents": represents},
+                  token=facilitator)
+    return member
+
+
+def problem(client, facilitator, title, statement):
+    drafted = client.ok("POST", f"/v1/hubs/{HUB}/problems", {
+        "title": title, "statement": statement,
+        "supporting_data": [{"source": "CAASPP 2016-17",
+                             "finding": "math proficiency below the county in grades 3-8"}],
+        "selection_criteria": ["shared by most members", "within the schools' control"]},
+        token=facilitator)
+    assert drafted["status"] == "draft"
+    return drafted
+
+
+GOALS = [
+    {"kind": "impact", "statement": "Grade 3-5 students meeting math standards rises",
+     "measure": "CAASPP math met or exceeded", "unit": "%", "baseline": 31, "target": 40,
+     "due": "2027-06-30"},
+    {"kind": "implementation", "statement": "Teachers use number talks three times a week",
+     "measure": "classrooms observed using number talks", "unit": "%", "baseline": 10,
+     "target": 80, "due": "2027-03-31"},
+]
+
+
+def work_through_cycles(client, who, project_id, values_by_cycle):
+    """Discover → … → test, two test cycles (the first revises the prototype), → evolve."""
+    def post(path, body, **kw):
+        return client.ok("POST", path, body, token=who, **kw)
+
+    project = post(f"/v1/projects/{project_id}/data", {
+        "method": "survey", "summary": "Student math mindset survey, grades 3-5", "n": 212})
+    post(f"/v1/projects/{project_id}/phase", {"phase": "interpret"})
+    data_id = project["data"][0]["id"]
+    post(f"/v1/projects/{project_id}/insights", {
+        "text": "Students give up on multi-step problems", "data_ids": [data_id]})
+    post(f"/v1/projects/{project_id}/phase", {"phase": "ideate"})
+    project = post(f"/v1/projects/{project_id}/ideas", {
+        "description": "Daily number talks", "source": "expert",
+        "source_ref": "county math coach"})
+    project = post(f"/v1/projects/{project_id}/phase", {"phase": "prototype"})
+    project = post(f"/v1/projects/{project_id}/prototypes", {
+        "name": "Number talks, 15 minutes daily", "description": "Grades 3-5, all classrooms",
+        "idea_ids": [project["ideas"][0]["id"]]})
+    prototype = project["prototypes"][0]["id"]
+    status, _, refused = client.request("POST", f"/v1/projects/{project_id}/phase",
+                                        {"phase": "test"}, token=who)
+    assert status == 409 and "prototype selected" in refused["detail"]
+    post(f"/v1/prototypes/{prototype}/selection", {"criteria": [
+        {"criterion": "doable with current staff", "met": True},
+        {"criterion": "tests a change idea from the data", "met": True}]})
+    project = post(f"/v1/prototypes/{prototype}/indicators", {
+        "name": "Students persisting on multi-step problems", "kind": "leading", "unit": "%",
+        "direction": "up", "baseline": 40, "target": 60})
+    indicator = project["indicators"][0]["id"]
+    post(f"/v1/projects/{project_id}/phase", {"phase": "test"})
+    for number, values in enumerate(values_by_cycle, start=1):
+        project = post(f"/v1/prototypes/{prototype}/cycles", {
+            "plan": {"who": "grade 4 teachers", "starts": f"2017-1{number}-01",
+                     "ends": f"2017-1{number}-28", "how": "exit tickets twice a week"},
+            "prediction": "persistence rises above 50%"})
+        cycle = project["cycles"][-1]["id"]
+        for day, value in enumerate(values, start=1):
+            post(f"/v1/cycles/{cycle}/measurements", {
+                "indicator_id": indicator, "value": value, "n": 24,
+                "on": f"2017-1{number}-{day:02d}"})
+        decision = "adapt" if number == 1 else "adopt"
+        project = post(f"/v1/cycles/{cycle}/completion", {
+            "findings": "persistence rose in classes that kept the routine",
+            "decision": decision})
+        if number == 1:
+            project = post(f"/v1/projects/{project_id}/phase", {
+                "phase": "prototype", "reason": "shorten to 10 minutes, add visuals"})
+            assert project["prototypes"][0]["revision"] == 2
+            post(f"/v1/projects/{project_id}/phase", {"phase": "test"})
+    project = post(f"/v1/projects/{project_id}/phase", {"phase": "evolve"})
+    assert project["phase"] == "evolve"
+    assert [c["decision"] for c in project["cycles"]] == ["adapt", "adopt"]
+    assert [c["revision"] for c in project["cycles"]] == [1, 2]
+    post(f"/v1/prototypes/{prototype}/sharing", {
+        "summary": "Number talks raised persistence; 10 minutes works better than 15"})
+    return prototype, indicator
+
+
+def test_two_members_adopt_problems_complete_two_cycles_and_the_hub_sees_it(platform):
+    client = platform["client"]
+    client.ok("POST", "/v1/hubs", {"id": HUB, "name": "Cycles County Office", "state": "CA",
+                                   "facilitator_org": "Partner nonprofit"})
+    facilitator = token("facilitator", [HUB])
+    camino = ready_member(client, facilitator, "Camino Union", 503)
+    gold = ready_member(client, facilitator, "Gold Oak Union", 580)
+    math = problem(client, facilitator, "Math persistence",
+                   "Too few upper-elementary students persist with multi-step math problems")
+    reading = problem(client, facilitator, "Early literacy",
+                      "Too few second graders read at grade level by spring")
+    status, _, refused = client.request("POST", f"/v1/members/{camino['id']}/projects",
+                                        {"problem_id": math["id"]}, token=facilitator)
+    assert status == 409 and "not ratified" in refused["detail"]
+    for p in (math, reading):
+        ratified = client.ok("POST", f"/v1/problems/{p['id']}/ratification",
+                             {"on": "2017-09-14", "votes_for": 11, "votes_against": 1},
+                             token=facilitator, headers={"If-Match": f'"{p["version"]}"'})
+        assert ratified["status"] == "ratified"
+
+    # Camino works with a member token (its own project), Gold Oak with the facilitator.
+    camino_token = token("member", [HUB], member=camino["id"])
+    project_a = client.ok("POST", f"/v1/members/{camino['id']}/projects",
+                          {"problem_id": math["id"]}, token=camino_token)
+    project_b = client.ok("POST", f"/v1/members/{gold['id']}/projects",
+                          {"problem_id": reading["id"]}, token=facilitator)
+    assert client.request("POST", f"/v1/members/{gold['id']}/projects",
+                          {"problem_id": math["id"]}, token=camino_token)[0] == 403
+    assert client.request("POST", f"/v1/members/{camino['id']}/projects",
+                          {"problem_id": math["id"]}, token=camino_token)[0] == 409
+
+    # Goals: refused with the reason unless SMART.
+    status, _, refused = client.request("POST", f"/v1/projects/{project_a['id']}/goals", {
+        "kind": "impact", "statement": "Students get better at math", "measure": "",
+        "baseline": 31}, token=camino_token)
+    assert status == 422
+    assert "not time-bound" in refused["errors"]["due"][0]
+    assert "measurable" in refused["errors"]["target"][0]
+    for project, who in ((project_a, camino_token), (project_b, facilitator)):
+        for goal in GOALS:
+            client.ok("POST", f"/v1/projects/{project['id']}/goals", goal, token=who)
+
+    # Not ready: onboarding is not complete, so the design process cannot start.
+    status, _, refused = client.request("POST", f"/v1/projects/{project_a['id']}/phase",
+                                        {"phase": "discover"}, token=camino_token)
+    assert status == 409 and "pre-work" in refused["detail"]
+    for member in (camino, gold):
+        client.ok("POST", f"/v1/members/{member['id']}/onboarding", token=facilitator)
+    for project in (project_a, project_b):
+        wait_until(lambda p=project: client.ok("GET", f"/v1/projects/{p['id']}")
+                   ["exit_criteria_missing"] == [], timeout=20,
+                   what="cycles to hear that the member is ready")
+    # Membership hears back: the problem is adopted and the goals are set.
+    wait_until(lambda: client.ok("GET", f"/v1/members/{camino['id']}/readiness")["ready"],
+               timeout=20, what="membership to hear of the adoption and the goals")
+
+    client.ok("POST", f"/v1/projects/{project_a['id']}/phase", {"phase": "discover"},
+              token=camino_token)
+    client.ok("POST", f"/v1/projects/{project_b['id']}/phase", {"phase": "discover"},
+              token=facilitator)
+    _, indicator_a = work_through_cycles(
+        client, camino_token, project_a["id"],
+        [[38, 41, 40, 43, 45, 44], [52, 55, 54, 58, 57, 60]])
+    work_through_cycles(client, facilitator, project_b["id"],
+                        [[40, 42, 41, 44, 43], [47, 49, 48, 50, 52]])
+
+    progress = client.ok("GET", f"/v1/hubs/{HUB}/progress", token=facilitator)
+    by_member = {m["member_id"]: m for m in progress["members"]}
+    for member, project in ((camino, project_a), (gold, project_b)):
+        row = by_member[member["id"]]
+        assert (row["project_id"], row["phase"], row["cycles_completed"],
+                row["last_decision"]) == (project["id"], "evolve", 2, "adopt")
+        assert len(row["signals"]) == 1 and row["signals"][0]["points"] >= 10
+    assert "shift" in by_member[camino["id"]]["signals"][0]["signals"]
+    assert {s["member_id"] for s in progress["shares"]} == {camino["id"], gold["id"]}
+
+    chart = client.ok("GET", f"/v1/indicators/{indicator_a}/run-chart", token=camino_token)
+    assert [p["value"] for p in chart["points"]] == [38, 41, 40, 43, 45, 44,
+                                                     52, 55, 54, 58, 57, 60]
+    assert chart["median"] == 48.5
+    assert [s["points"] for s in chart["signals"] if s["rule"] == "shift"] == [
+        [0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]
+    assert chart["runs"] == {"count": 2, "useful_points": 12, "limits": [4, 10]}
+    assert "too_few_runs" in {s["rule"] for s in chart["signals"]}
+    status, headers, picture = client.request(
+        "GET", f"/v1/indicators/{indicator_a}/run-chart", token=camino_token,
+        headers={"Accept": "image/svg+xml"})
+    assert status == 200 and headers["content-type"].startswith("image/svg+xml")
+    assert picture.startswith("<svg") and "Students persisting" in picture
+    assert "median 48.5" in picture and picture.count("<circle") == 12
+
+    # Another county sees none of it.
+    other = token("facilitator", ["another-hub"])
+    for path in (f"/v1/projects/{project_a['id']}", f"/v1/problems/{math['id']}",
+                 f"/v1/indicators/{indicator_a}/run-chart", f"/v1/hubs/{HUB}/progress",
+                 f"/v1/hubs/{HUB}/problems"):
+        assert client.request("GET", path, token=other)[0] == 404, path
+    for path, body in ((f"/v1/projects/{project_a['id']}/data",
+                        {"method": "survey", "summary": "x"}),
+                       (f"/v1/members/{camino['id']}/projects", {"problem_id": math["id"]}),
+                       (f"/v1/problems/{math['id']}/ratification", {})):
+        assert client.request("POST", path, body, token=other)[0] == 404, path
+    # A member writes only its own project.
+    assert client.request("POST", f"/v1/projects/{project_b['id']}/data",
+                          {"method": "survey", "summary": "x"}, token=camino_token)[0] == 403
+
+
+def test_measurements_are_aggregates_never_a_student(platform):
+    client = platform["client"]
+    status, _, refused = client.request("POST", "/v1/cycles/no-such-cycle/measurements", {
+        "indicator_id": "ind-1", "value": 1, "n": 1, "on": "2017-10-01"}, token=ADMIN)
+    assert status == 422 and "no student-level data" in refused["errors"]["n"][0]
+    status, _, refused = client.request("POST", "/v1/cycles/no-such-cycle/measurements", {
+        "indicator_id": "ind-1", "value": 1, "n": 30, "on": "2017-10-01",
+        "student_id": "S101"}, token=ADMIN)
+    assert status == 422 and "student_id" in refused["errors"]
+
+
+@pytest.mark.parametrize("path", ["/v1/projects/nope", "/v1/indicators/nope/run-chart",
+                                  "/v1/problems/nope", "/v1/hubs/nope/progress"])
+def test_unknown_objects_are_404(platform, path):
+    assert platform["client"].request("GET", path)[0] == 404
