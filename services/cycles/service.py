@@ -106,7 +106,7 @@ class Cycles(dependencies.KernelEntrypoints):
     @rpc
     def list_problems(self, hub_id: str, limit: int = 50, after: str | None = None) -> dict:
         self.caller().require_read(hub_id, "hub")
-        self._known("SELECT id FROM hubs WHERE id = %s", hub_id, f"no hub {hub_id}")
+        self._known("SELECT id FROM hubs WHERE id = %s", hub_id, f"no hub {hub_id}", wait=False)
         with self.kernel.db.transaction() as cur:
             cur.execute("""SELECT id FROM problems_view WHERE hub_id = %s AND id > %s
                            ORDER BY id LIMIT %s""", (hub_id, after or "", _limit(limit) + 1))
@@ -277,7 +277,7 @@ class Cycles(dependencies.KernelEntrypoints):
         """Every member's phase, cycles completed, and the latest signals of its leading
         indicators; and what members shared with the network."""
         self.caller().require_read(hub_id, "hub")
-        self._known("SELECT id FROM hubs WHERE id = %s", hub_id, f"no hub {hub_id}")
+        self._known("SELECT id FROM hubs WHERE id = %s", hub_id, f"no hub {hub_id}", wait=False)
         with self.kernel.db.transaction() as cur:
             cur.execute("""SELECT m.id, m.name, p.id, p.problem_id, p.phase,
                                   coalesce(p.cycles_completed, 0), p.last_decision
@@ -335,10 +335,10 @@ class Cycles(dependencies.KernelEntrypoints):
                                      member_id, f"no member {member_id}")
         return {"hub_id": hub_id, "active": active}
 
-    def _known(self, sql: str, id_: str, unknown: str) -> tuple:
-        """The row of a hub or member membership told us about, waiting briefly for news of
-        one just created (the services share no database)."""
-        deadline = time.monotonic() + NEWS_WAIT_SECONDS
+    def _known(self, sql: str, id_: str, unknown: str, wait: bool = True) -> tuple:
+        """The row of a hub or member membership told us about. A command waits briefly for
+        news of one just created (the services share no database); a read does not."""
+        deadline = time.monotonic() + (NEWS_WAIT_SECONDS if wait else 0)
         while True:
             with self.kernel.db.transaction() as cur:
                 cur.execute(sql, (id_,))

@@ -212,6 +212,27 @@ def test_two_members_adopt_problems_complete_two_cycles_and_the_hub_sees_it(plat
     assert client.request("POST", f"/v1/projects/{project_b['id']}/data",
                           {"method": "survey", "summary": "x"}, token=camino_token)[0] == 403
 
+    # The service checks the caller again: direct RPC with another county's identity.
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from eventstore.identity import Identity
+    outsider = Identity(sub="b", role="facilitator", hubs=("another-hub",))
+    with ClusterRpcProxy({"AMQP_URI": platform["amqp"]}, timeout=10,
+                         context_data={"identity": outsider.to_header()}) as rpc:
+        for call in (lambda: rpc.cycles.get_project(project_a["id"]),
+                     lambda: rpc.cycles.run_chart(indicator_a),
+                     lambda: rpc.cycles.hub_progress(HUB),
+                     lambda: rpc.cycles.collect_data(project_a["id"], {
+                         "method": "survey", "summary": "forged"}),
+                     lambda: rpc.cycles.draft_problem(HUB, {
+                         "title": "t", "statement": "s",
+                         "supporting_data": [{"source": "a", "finding": "b"}],
+                         "selection_criteria": ["c"]})):
+            with pytest.raises(Exception) as refused:
+                call()
+            assert getattr(refused.value, "exc_type", "") == "NotFound"
+    assert len(client.ok("GET", f"/v1/projects/{project_a['id']}")["data"]) == 1
+
 
 def test_measurements_are_aggregates_never_a_student(platform):
     client = platform["client"]

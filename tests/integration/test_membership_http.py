@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import json
 import os
 import time
@@ -364,9 +365,8 @@ def test_bad_input_to_every_route_is_a_clear_4xx(platform, label, raw):
     client.request("POST", "/v1/hubs", {"id": "hub-bad", "name": "Bad County", "state": "CA",
                                         "facilitator_org": "Nonprofit"})
     for route in ROUTES:
-        path = route.path
-        for name in ("hub", "member", "person"):
-            path = path.replace(f"<{name}>", "no-such-id" if name != "hub" else "hub-bad")
+        path = re.sub(r"<(\w+)>", lambda m: "hub-bad" if m.group(1) == "hub" else "no-such-id",
+                      route.path)
         if route.method in ("GET", "DELETE"):
             status, headers, body = client.request(route.method, path)
             assert status < 500, (route.method, path, status, body)
@@ -380,7 +380,9 @@ def test_bad_input_to_every_route_is_a_clear_4xx(platform, label, raw):
             assert body["errors"], (label, path, body)
     for bad_id in ("../etc", "%00", "x" * 500, "Ω", "a\x00b", "\x1b[2J"):
         for template in ("/v1/members/{}", "/v1/hubs/{}", "/v1/people/{}",
-                         "/v1/hubs/{}/members", "/v1/members/{}/readiness"):
+                         "/v1/hubs/{}/members", "/v1/members/{}/readiness",
+                         "/v1/projects/{}", "/v1/problems/{}", "/v1/hubs/{}/progress",
+                         "/v1/indicators/{}/run-chart"):
             path = template.format(urllib.request.quote(bad_id))
             assert client.request("GET", path)[0] == 404, path
     assert client.request("GET", "/v1/hubs/hub-bad/members?after=a%00")[0] == 422
