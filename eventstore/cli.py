@@ -90,9 +90,8 @@ def cmd_projections(args) -> int:
             return 2
     runner = ProjectionRunner(Database(settings.database_url, size=2), settings.service,
                               projections)
-    for projection in projections:
-        count = runner.rebuild(projection)
-        print(f"{projection.name}: rebuilt from {count} events")
+    count = runner.rebuild(*projections)
+    print(f"{', '.join(p.name for p in projections)}: rebuilt from {count} events")
     return 0
 
 

@@ -19,9 +19,10 @@ import os
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import kombu
 import psycopg2
@@ -30,17 +31,20 @@ from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from . import metrics
+from .aggregate import Aggregate, Repository
 from .commands import Session, run_command
 from .config import Settings
 from .consumers import DeadLetterParker, DeadLetters, ReliableEventHandler, catch_up
 from .db import Database
-from .errors import ERRORS, rebuild
+from .errors import ERRORS, NotFound, rebuild
 from .events import Upcasters
 from .identity import CONTEXT_KEY, Identity
 from .migrate import migrate
 from .projections import Projection, ProjectionRunner
 from .relay import Redactor, Relay
 from .store import EventStore
+
+A = TypeVar("A", bound=Aggregate)
 
 log = logging.getLogger("eventstore.kernel")
 
@@ -191,10 +195,50 @@ class Caller(DependencyProvider):
         return lambda: Identity.from_header(worker_ctx.data.get(CONTEXT_KEY))
 
 
+PAGE_MAX = 200
+
+
+def new_id(prefix: str) -> str:
+    """A server-chosen id, like ``mem-3f9a0c1b2d4e``."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def page_limit(limit: Any) -> int:
+    try:
+        return max(1, min(int(limit), PAGE_MAX))
+    except (TypeError, ValueError):
+        return 50
+
+
+def page(items: list[dict], more: bool) -> dict:
+    """A list answer: the items and the cursor of the next page (API.md)."""
+    return {"items": items, "next": items[-1]["id"] if more and items else None}
+
+
 class KernelEntrypoints:
-    """RPC methods and the dead-letter parker that every service has."""
+    """RPC methods and the dead-letter parker that every service has, and the loading of an
+    aggregate on behalf of the caller that every service does."""
 
     kernel: Kernel
+    caller: Caller
+
+    def load(self, session: Session, aggregate: type[A], id_: str, what: str) -> A:
+        """An aggregate for a command; another hub's is as unknown as a missing one."""
+        try:
+            instance = session.load(aggregate, str(id_))
+        except NotFound:
+            raise NotFound(f"no {what} {id_}") from None
+        session.caller.require_read(instance.hub_id, what)
+        return instance
+
+    def read(self, aggregate: type[A], id_: str, what: str, cur: Any = None) -> A:
+        """An aggregate for a read, checked against the caller like ``load``."""
+        try:
+            instance = Repository(self.kernel.store, aggregate).load(str(id_), cur)
+        except NotFound:
+            raise NotFound(f"no {what} {id_}") from None
+        self.caller().require_read(instance.hub_id, what)
+        return instance
 
     @rpc
     def read_events(self, after: list[int], limit: int = 500,

@@ -92,7 +92,8 @@ class RowProjection(Projection):
         tables: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
         applied = 0
         for event in events:
-            handler = self._handlers.get(event.type)
+            # A row handler takes (self, event) and yields rows, unlike Handler.
+            handler: Any = self._handlers.get(event.type)
             if handler is None:
                 continue
             applied += 1
@@ -142,22 +143,28 @@ class ProjectionRunner:
                 total += n
         return total
 
-    def rebuild(self, projection: Projection) -> int:
-        """Empty the projection's tables and replay the whole log, atomically."""
+    def rebuild(self, *projections: Projection) -> int:
+        """Empty the projections' tables and replay the whole log through them, reading it
+        once, atomically: readers see the old read models until the new ones are complete.
+        Returns the number of events read."""
         started = time.monotonic()
         count = 0
         with self.db.transaction() as cur:
-            self.store.checkpoint(projection.checkpoint_name, cur, lock=True)
-            if projection.tables:
-                cur.execute("TRUNCATE " + ", ".join(projection.tables))
+            for projection in projections:
+                self.store.checkpoint(projection.checkpoint_name, cur, lock=True)
+            tables = [t for p in projections for t in p.tables]
+            if tables:
+                cur.execute("TRUNCATE " + ", ".join(tables))
             cursor = START
             while batch := self.store.read_all(cursor, 5000, cur):
-                projection.apply_batch(cur, batch)
+                for projection in projections:
+                    projection.apply_batch(cur, batch)
                 count += len(batch)
                 cursor = batch[-1].cursor
-            self.store.save_checkpoint(projection.checkpoint_name, cursor, cur)
-        log.info("rebuilt projection %s from %d events in %.1fs", projection.name, count,
-                 time.monotonic() - started)
+            for projection in projections:
+                self.store.save_checkpoint(projection.checkpoint_name, cursor, cur)
+        log.info("rebuilt projections %s from %d events in %.1fs",
+                 ", ".join(p.name for p in projections), count, time.monotonic() - started)
         return count
 
     def lag(self, projection: Projection) -> int:

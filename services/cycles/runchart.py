@@ -40,7 +40,9 @@ def median(values: list[float]) -> float | None:
 
 def shifts(values: list[float], centre: float) -> list[list[int]]:
     """Index lists of every shift: SHIFT_POINTS+ useful points on one side of the median."""
-    found, current, side = [], [], 0
+    found: list[list[int]] = []
+    current: list[int] = []
+    side = 0
     for i, value in enumerate(values):
         s = (value > centre) - (value < centre)
         if s == 0:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import json
 import time
-import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -13,21 +13,17 @@ from nameko.rpc import rpc
 from eventstore import dependencies
 from eventstore.commands import Session
 from eventstore.consumers import consumes
-from eventstore.errors import NotFound
+from eventstore.dependencies import new_id, page, page_limit
+from eventstore.errors import Conflict, NotFound
 from eventstore.validation import load
 
 from . import runchart, schemas
 from .domain import Problem, Project
 from .projections import PROJECTIONS
 
-PAGE_MAX = 200
 # How long a request waits for membership's news of a hub or member just created (the two services
 # share no database: cycles knows members from membership's events).
 NEWS_WAIT_SECONDS = 3.0
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def today() -> date:
@@ -58,7 +54,7 @@ class Cycles(dependencies.KernelEntrypoints):
         # earlier in the same stream, so the row exists.
         tx.execute("""UPDATE members SET prework_ready = %s, missing = %s::jsonb
                       WHERE id = %s""", (event.data["ready"],
-                                         _json(event.data["missing"]), event.stream_id))
+                                         json.dumps(event.data["missing"]), event.stream_id))
 
     @consumes("membership", "MemberOffboarded")
     def on_member_offboarded(self, tx, event):
@@ -88,7 +84,7 @@ class Cycles(dependencies.KernelEntrypoints):
         data = load(schemas.Ratification, payload)
 
         def run(session: Session) -> dict:
-            problem = self._load(session, Problem, problem_id, "problem of practice")
+            problem = self.load(session, Problem, problem_id, "problem of practice")
             caller.require_write(problem.hub_id, "problem of practice")
             problem.ratify((data.get("on") or today()).isoformat(), data.get("votes_for"),
                            data.get("votes_against"))
@@ -105,14 +101,15 @@ class Cycles(dependencies.KernelEntrypoints):
 
     @rpc
     def list_problems(self, hub_id: str, limit: int = 50, after: str | None = None) -> dict:
+        limit = page_limit(limit)
         self.caller().require_read(hub_id, "hub")
         self._known("SELECT id FROM hubs WHERE id = %s", hub_id, f"no hub {hub_id}", wait=False)
         with self.kernel.db.transaction() as cur:
             cur.execute("""SELECT id FROM problems_view WHERE hub_id = %s AND id > %s
-                           ORDER BY id LIMIT %s""", (hub_id, after or "", _limit(limit) + 1))
+                           ORDER BY id LIMIT %s""", (hub_id, after or "", limit + 1))
             ids = [r[0] for r in cur.fetchall()]
-            items = [self._problem_view(cur, i) for i in ids[:_limit(limit)]]
-        return _page(items, len(ids) > _limit(limit))
+            items = [self._problem_view(cur, i) for i in ids[:limit]]
+        return page(items, len(ids) > limit)
 
     # -- projects ------------------------------------------------------------------------------
 
@@ -127,11 +124,10 @@ class Cycles(dependencies.KernelEntrypoints):
         def run(session: Session) -> dict:
             if not member["active"]:
                 raise NotFound(f"member {member_id} has been off-boarded")
-            problem = self._load(session, Problem, data["problem_id"], "problem of practice")
+            problem = self.load(session, Problem, data["problem_id"], "problem of practice")
             session.cur.execute("""SELECT id FROM projects_view WHERE member_id = %s
                                    AND problem_id = %s""", (member_id, problem.id))
             if session.cur.fetchone():
-                from eventstore.errors import Conflict
                 raise Conflict(f"member {member_id} has adopted problem {problem.id} already")
             project = session.create(Project, data.get("id") or new_id("prj"))
             project.open(member["hub_id"], member_id, problem)
@@ -142,7 +138,7 @@ class Cycles(dependencies.KernelEntrypoints):
     @rpc
     def get_project(self, project_id: str) -> dict:
         with self.kernel.db.transaction() as cur:
-            project = self._read(Project, project_id, "project", cur)
+            project = self.read(Project, project_id, "project", cur)
             ready = self._prework_ready(cur, project.member_id)
         return _project_view(project, ready)
 
@@ -311,7 +307,7 @@ class Cycles(dependencies.KernelEntrypoints):
         caller = self.caller()
 
         def run(session: Session) -> dict:
-            project = self._load(session, Project, project_id, "project")
+            project = self.load(session, Project, project_id, "project")
             caller.require_project_write(project.hub_id, project.member_id, "project")
             change(project, session) if with_session else change(project)
             session.save(project, expected_version)
@@ -355,23 +351,6 @@ class Cycles(dependencies.KernelEntrypoints):
         row = cur.fetchone()
         return bool(row and row[0])
 
-    def _load(self, session: Session, aggregate: type, id_: str, what: str) -> Any:
-        try:
-            instance = session.load(aggregate, str(id_))
-        except NotFound:
-            raise NotFound(f"no {what} {id_}") from None
-        session.caller.require_read(instance.hub_id, what)
-        return instance
-
-    def _read(self, aggregate: type, id_: str, what: str, cur: Any) -> Any:
-        from eventstore.aggregate import Repository
-        try:
-            instance = Repository(self.kernel.store, aggregate).load(str(id_), cur)
-        except NotFound:
-            raise NotFound(f"no {what} {id_}") from None
-        self.caller().require_read(instance.hub_id, what)
-        return instance
-
     def _problem_view(self, cur: Any, problem_id: str) -> dict:
         cur.execute("""SELECT id, hub_id, title, statement, supporting_data,
                               selection_criteria, status, ratified_on, version
@@ -406,19 +385,3 @@ def _project_view(project: Project, prework_ready: bool | None = None) -> dict:
     if prework_ready is not None:
         view["exit_criteria_missing"] = project.exit_criteria_missing(prework_ready)
     return view
-
-
-def _json(value: Any) -> str:
-    import json
-    return json.dumps(value)
-
-
-def _limit(limit: Any) -> int:
-    try:
-        return max(1, min(int(limit), PAGE_MAX))
-    except (TypeError, ValueError):
-        return 50
-
-
-def _page(items: list[dict], more: bool) -> dict:
-    return {"items": items, "next": items[-1]["id"] if more and items else None}

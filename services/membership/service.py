@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from nameko.rpc import rpc
@@ -10,20 +9,14 @@ from nameko.rpc import rpc
 from eventstore import dependencies
 from eventstore.commands import Session
 from eventstore.consumers import consumes
+from eventstore.dependencies import new_id, page, page_limit
 from eventstore.errors import Conflict, NotFound
-from eventstore.identity import Identity
 from eventstore.validation import load
 
 from . import schemas
 from .domain import Hub, Member, Person, readiness
 from .oneroster import read_staff
 from .projections import PROJECTIONS
-
-PAGE_MAX = 200
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 class Membership(dependencies.KernelEntrypoints):
@@ -54,7 +47,7 @@ class Membership(dependencies.KernelEntrypoints):
         data = load(schemas.FacilitationHandOver, payload)
 
         def run(session: Session) -> dict:
-            hub = self._load(session, Hub, hub_id, "hub")
+            hub = self.load(session, Hub, hub_id, "hub")
             caller.require_write(hub.hub_id, "hub")
             on = data.get("on")
             hub.hand_over(data["stage"], data.get("facilitator_org"),
@@ -71,14 +64,15 @@ class Membership(dependencies.KernelEntrypoints):
 
     @rpc
     def list_hubs(self, limit: int = 50, after: str | None = None) -> dict:
+        limit = page_limit(limit)
         caller = self.caller()
         with self.kernel.db.transaction() as cur:
             cur.execute("""SELECT id FROM hubs_view WHERE (%s OR id = ANY(%s))
                            AND id > %s ORDER BY id LIMIT %s""",
-                        (caller.all_hubs, list(caller.hubs), after or "", _limit(limit) + 1))
+                        (caller.all_hubs, list(caller.hubs), after or "", limit + 1))
             ids = [r[0] for r in cur.fetchall()]
-            return _page([self._hub_view(cur, i) for i in ids[:_limit(limit)]],
-                         len(ids) > _limit(limit))
+            return page([self._hub_view(cur, i) for i in ids[:limit]],
+                         len(ids) > limit)
 
     # -- members -----------------------------------------------------------------------------
 
@@ -88,7 +82,7 @@ class Membership(dependencies.KernelEntrypoints):
         data = load(schemas.MemberCreate, payload)
 
         def run(session: Session) -> dict:
-            hub = self._load(session, Hub, hub_id, "hub")
+            hub = self.load(session, Hub, hub_id, "hub")
             caller.require_write(hub.id, "hub")
             member = session.create(Member, data.get("id") or new_id("mem"))
             member.enroll(hub.id, data["name"], data["kind"], data["grade_span"],
@@ -104,16 +98,17 @@ class Membership(dependencies.KernelEntrypoints):
 
     @rpc
     def list_members(self, hub_id: str, limit: int = 50, after: str | None = None) -> dict:
+        limit = page_limit(limit)
         self.caller().require_read(hub_id, "hub")
         with self.kernel.db.transaction() as cur:
             self._hub_view(cur, hub_id)   # an unknown hub is 404, not an empty list
             cur.execute("""SELECT id, hub_id, name, kind, grade_span, enrollment, cds_code,
                                   nces_id, status, onboarded, version
                            FROM members_view WHERE hub_id = %s AND id > %s
-                           ORDER BY id LIMIT %s""", (hub_id, after or "", _limit(limit) + 1))
+                           ORDER BY id LIMIT %s""", (hub_id, after or "", limit + 1))
             columns = [c.name for c in cur.description]
             rows = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
-        return _page(rows[:_limit(limit)], len(rows) > _limit(limit))
+        return page(rows[:limit], len(rows) > limit)
 
     @rpc
     def offboard_member(self, member_id: str, payload: dict, key: str | None = None,
@@ -122,7 +117,7 @@ class Membership(dependencies.KernelEntrypoints):
         data = load(schemas.Offboarding, payload)
 
         def run(session: Session) -> dict:
-            member = self._load(session, Member, member_id, "member")
+            member = self.load(session, Member, member_id, "member")
             caller.require_write(member.hub_id, "member")
             member.offboard(data["reason"])
             session.save(member, expected_version)
@@ -136,9 +131,9 @@ class Membership(dependencies.KernelEntrypoints):
         data = load(schemas.RoleAssignment, payload)
 
         def run(session: Session) -> dict:
-            member = self._load(session, Member, member_id, "member")
+            member = self.load(session, Member, member_id, "member")
             caller.require_write(member.hub_id, "member")
-            person = self._load(session, Person, data["person_id"], "person")
+            person = self.load(session, Person, data["person_id"], "person")
             if person.hub_id != member.hub_id or person.erased:
                 raise NotFound(f"no person {data['person_id']} in this hub")
             member.assign_role(person.id, data["role"], data.get("represents"))
@@ -152,7 +147,7 @@ class Membership(dependencies.KernelEntrypoints):
         caller = self.caller()
 
         def run(session: Session) -> dict:
-            member = self._load(session, Member, member_id, "member")
+            member = self.load(session, Member, member_id, "member")
             caller.require_write(member.hub_id, "member")
             member.complete_onboarding()
             session.save(member, expected_version)
@@ -190,7 +185,7 @@ class Membership(dependencies.KernelEntrypoints):
         data = load(schemas.PersonCreate, payload)
 
         def run(session: Session) -> dict:
-            hub = self._load(session, Hub, hub_id, "hub")
+            hub = self.load(session, Hub, hub_id, "hub")
             caller.require_write(hub.id, "hub")
             person = session.create(Person, data.get("id") or new_id("per"))
             person.add(hub.id)
@@ -210,7 +205,7 @@ class Membership(dependencies.KernelEntrypoints):
         data = load(schemas.StaffImport, payload)
 
         def run(session: Session) -> dict:
-            member = self._load(session, Member, member_id, "member")
+            member = self.load(session, Member, member_id, "member")
             caller.require_write(member.hub_id, "member")
             if member.status == "offboarded":
                 raise Conflict(f"member {member.id} has been off-boarded")
@@ -256,24 +251,22 @@ class Membership(dependencies.KernelEntrypoints):
 
     @rpc
     def list_staff(self, member_id: str, limit: int = 50, after: str | None = None) -> dict:
+        limit = page_limit(limit)
         self._read_member(member_id)
         with self.kernel.db.transaction() as cur:
             cur.execute("""SELECT v.id, v.hub_id, v.member_id, v.position, p.name, p.email,
                                   v.erased
                            FROM people_view v LEFT JOIN people_pii p ON p.person_id = v.id
                            WHERE v.member_id = %s AND v.id > %s ORDER BY v.id LIMIT %s""",
-                        (member_id, after or "", _limit(limit) + 1))
+                        (member_id, after or "", limit + 1))
             columns = [c.name for c in cur.description]
             rows = [dict(zip(columns, r, strict=True)) for r in cur.fetchall()]
-        return _page(rows[:_limit(limit)], len(rows) > _limit(limit))
+        return page(rows[:limit], len(rows) > limit)
 
     @rpc
     def get_person(self, person_id: str) -> dict:
-        caller = self.caller()
         with self.kernel.db.transaction() as cur:
-            person = self._load_plain(Person, person_id, "person", cur)
-            caller.require_read(person.hub_id, "person")
-            return self._person_view(cur, person)
+            return self._person_view(cur, self.read(Person, person_id, "person", cur))
 
     @rpc
     def erase_person(self, person_id: str, key: str | None = None) -> dict:
@@ -281,7 +274,7 @@ class Membership(dependencies.KernelEntrypoints):
         caller = self.caller()
 
         def run(session: Session) -> dict:
-            person = self._load(session, Person, person_id, "person")
+            person = self.load(session, Person, person_id, "person")
             caller.require_write(person.hub_id, "person")
             person.erase()
             session.save(person)
@@ -298,28 +291,8 @@ class Membership(dependencies.KernelEntrypoints):
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _load(self, session: Session, aggregate: type, id_: str, what: str) -> Any:
-        try:
-            instance = session.load(aggregate, str(id_))
-        except NotFound:
-            raise NotFound(f"no {what} {id_}") from None
-        # Another hub's object is unknown to this caller, whatever the command.
-        session.caller.require_read(instance.hub_id, what)
-        return instance
-
-    def _load_plain(self, aggregate: type, id_: str, what: str, cur: Any) -> Any:
-        from eventstore.aggregate import Repository
-        try:
-            return Repository(self.kernel.store, aggregate).load(str(id_), cur)
-        except NotFound:
-            raise NotFound(f"no {what} {id_}") from None
-
     def _read_member(self, member_id: str) -> Member:
-        caller: Identity = self.caller()
-        with self.kernel.db.transaction() as cur:
-            member = self._load_plain(Member, member_id, "member", cur)
-        caller.require_read(member.hub_id, "member")
-        return member
+        return self.read(Member, member_id, "member")
 
     def _hub_view(self, cur: Any, hub_id: str) -> dict:
         cur.execute("""SELECT id, name, state, county_code, stage, facilitator_org, version
@@ -343,14 +316,3 @@ def _member_view(member: Member) -> dict:
             "grade_span": member.grade_span, "enrollment": member.enrollment,
             "cds_code": member.cds_code, "nces_id": member.nces_id, "status": member.status,
             "onboarded": member.onboarded, "roles": member.roles, "version": member.version}
-
-
-def _limit(limit: Any) -> int:
-    try:
-        return max(1, min(int(limit), PAGE_MAX))
-    except (TypeError, ValueError):
-        return 50
-
-
-def _page(items: list[dict], more: bool) -> dict:
-    return {"items": items, "next": items[-1]["id"] if more and items else None}

@@ -37,7 +37,7 @@ def ref_trend_points(values):
     flagged = set()
     for start in range(len(kept) - 4):
         window = [values[i] for i in kept[start:start + 5]]
-        pairs = list(zip(window, window[1:]))
+        pairs = list(zip(window, window[1:], strict=False))
         if all(a < b for a, b in pairs) or all(a > b for a, b in pairs):
             flagged |= set(kept[start:start + 5])
     return flagged
