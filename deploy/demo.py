@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import sys
+import time
 from pathlib import Path
 
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -58,10 +59,102 @@ def load(rpc) -> dict[str, str]:
     return {"first_member": first_member}
 
 
+MATH_WEEKS = [38, 41, 40, 43, 45, 44, 52, 55, 54, 58, 57, 60]
+
+
+def load_cycles(rpc) -> None:
+    """Two problems of practice in El Dorado; Buckeye Union works math through two test cycles
+    of number talks (so its run chart has a story), Camino Union has adopted attendance."""
+    c = rpc.cycles
+    for pid, title, statement, source, finding in (
+            ("el-dorado-math", "Persistence in upper-elementary math",
+             "Too few grade 3-5 students persist with multi-step math problems",
+             "CAASPP 2016-17", "math proficiency below the county in grades 3-5"),
+            ("el-dorado-attendance", "Chronic absence in small schools",
+             "Chronic absence is rising in the network's smallest schools",
+             "DataQuest 2016-17", "chronic absence above 12% in five members")):
+        c.draft_problem("el-dorado", {
+            "id": pid, "title": title, "statement": statement,
+            "supporting_data": [{"source": source, "finding": finding}],
+            "selection_criteria": ["shared by most members", "within the schools' control"]},
+            key=f"problem-{pid}")
+        c.ratify_problem(pid, {"on": "2017-09-14", "votes_for": 12, "votes_against": 1},
+                         key=f"ratify-{pid}")
+    goals = [{"id": "{}-impact", "kind": "impact",
+              "statement": "Grade 3-5 students meeting the math standard rises",
+              "measure": "CAASPP math met or exceeded", "unit": "%", "baseline": 31,
+              "target": 40, "due": "2027-06-30"},
+             {"id": "{}-implementation", "kind": "implementation",
+              "statement": "Teachers lead number talks three times a week",
+              "measure": "classrooms observed using number talks", "unit": "%",
+              "baseline": 10, "target": 80, "due": "2027-03-31"}]
+    for member, problem in (("el-dorado-01", "el-dorado-math"),
+                            ("el-dorado-02", "el-dorado-attendance")):
+        project = f"{member}-project"
+        c.open_project(member, {"id": project, "problem_id": problem}, key=f"adopt-{member}")
+        for goal in goals:
+            c.set_goal(project, {**goal, "id": goal["id"].format(project)},
+                       key=f"goal-{goal['id'].format(project)}")
+    project = "el-dorado-01-project"
+    # Cycles hears of Buckeye's completed pre-work from membership's events.
+    deadline = time.monotonic() + 30
+    while c.get_project(project)["exit_criteria_missing"] and \
+            c.get_project(project)["phase"] is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    steps = [
+        ("phase", project, {"phase": "discover"}),
+        ("data", project, {"id": "buckeye-survey", "method": "survey", "n": 212,
+                           "summary": "Math mindset survey, grades 3-5"}),
+        ("phase", project, {"phase": "interpret"}),
+        ("insight", project, {"id": "buckeye-insight", "data_ids": ["buckeye-survey"],
+                              "text": "Students give up on multi-step problems"}),
+        ("phase", project, {"phase": "ideate"}),
+        ("idea", project, {"id": "buckeye-number-talks", "description": "Daily number talks",
+                           "source": "expert", "source_ref": "network math expert"}),
+        ("phase", project, {"phase": "prototype"}),
+        ("prototype", project, {"id": "buckeye-prototype", "name": "Number talks",
+                                "description": "15 minutes daily in grades 3-5",
+                                "idea_ids": ["buckeye-number-talks"]}),
+        ("select", "buckeye-prototype", {"criteria": [
+            {"criterion": "doable with current staff", "met": True}]}),
+        ("indicator", "buckeye-prototype", {
+            "id": "buckeye-persistence", "name": "Students persisting on multi-step problems",
+            "kind": "leading", "unit": "%", "direction": "up", "baseline": 40,
+            "target": 60}),
+        ("phase", project, {"phase": "test"}),
+    ]
+    calls = {"phase": c.change_phase, "data": c.collect_data, "insight": c.add_insight,
+             "idea": c.add_idea, "prototype": c.propose_prototype,
+             "select": c.select_prototype, "indicator": c.define_indicator}
+    for n, (what, target, body) in enumerate(steps):
+        calls[what](target, body, key=f"buckeye-step-{n}")
+    for number, weeks in ((1, MATH_WEEKS[:6]), (2, MATH_WEEKS[6:])):
+        cycle = f"buckeye-cycle-{number}"
+        c.start_cycle("buckeye-prototype", {
+            "id": cycle, "prediction": "persistence rises above 50%",
+            "plan": {"who": "grade 4 teachers", "starts": f"2017-1{number - 1}-02",
+                     "ends": f"2017-1{number - 1}-28", "how": "exit tickets twice a week"}},
+            key=f"start-{cycle}")
+        for day, value in enumerate(weeks, start=1):
+            c.record_measurement(cycle, {"indicator_id": "buckeye-persistence",
+                                         "value": value, "n": 24,
+                                         "on": f"2017-1{number - 1}-{day * 4:02d}"},
+                                 key=f"measure-{cycle}-{day}")
+        c.complete_cycle(cycle, {"findings": "persistence rose where the routine held",
+                                 "decision": "adapt" if number == 1 else "adopt"},
+                         key=f"complete-{cycle}")
+        if number == 1:
+            c.change_phase(project, {"phase": "prototype",
+                                     "reason": "shorter sessions with visuals"},
+                           key="buckeye-revise")
+            c.change_phase(project, {"phase": "test"}, key="buckeye-retest")
+
+
 def main() -> int:
     with ClusterRpcProxy({"AMQP_URI": amqp_uri()}, timeout=30,
                          context_data={"identity": ADMIN.to_header()}) as rpc:
         facts = load(rpc)
+        load_cycles(rpc)
     tokens = {
         "admin": issue("demo-admin", "admin", ["*"]),
         "facilitator (El Dorado)": issue("demo-facilitator-eldorado", "facilitator",
@@ -77,7 +170,9 @@ def main() -> int:
     for who, value in tokens.items():
         print(f"  {who:28} {value}")
     print("try: curl -H 'Authorization: Bearer <facilitator token>' "
-          "http://127.0.0.1:8000/v1/hubs/el-dorado/members")
+          "http://127.0.0.1:8000/v1/hubs/el-dorado/progress")
+    print("     and /v1/indicators/buckeye-persistence/run-chart "
+          "(with -H 'Accept: image/svg+xml' for the picture)")
     return 0
 
 

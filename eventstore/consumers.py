@@ -245,13 +245,14 @@ def _apply(fn: Callable, service: Any, event: RecordedEvent, tx: Any) -> Any:
 
 def catch_up(db: Database, service_cls: type, service: Any, source: str,
              read_page: Callable[[list[int], int, list[str]], dict[str, Any]],
-             page: int = 500) -> dict[str, int]:
-    """Feed ``source``'s whole log through this service's consumers of it, once per event."""
+             page: int = 500, start: list[int] | None = None) -> dict[str, Any]:
+    """Feed ``source``'s log after ``start`` (from the beginning by default) through this
+    service's consumers of it, once per event; ``next`` in the answer is where it stopped."""
     handlers = {event_type: fn for src, event_type, fn in consumer_methods(service_cls)
                 if src == source}
     inbox = Inbox(db)
-    cursor = [0, 0]
-    counts = {"read": 0, "applied": 0, "duplicates": 0}
+    cursor = list(start or [0, 0])
+    counts: dict[str, Any] = {"read": 0, "applied": 0, "duplicates": 0}
     started = time.monotonic()
     while True:
         result = read_page(cursor, page, sorted(handlers))
@@ -266,4 +267,5 @@ def catch_up(db: Database, service_cls: type, service: Any, source: str,
         if not result["more"]:
             break
     log.info("caught up with %s in %.1fs: %s", source, time.monotonic() - started, counts)
+    counts["next"] = cursor
     return counts

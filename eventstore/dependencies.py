@@ -34,7 +34,13 @@ from . import metrics
 from .aggregate import Aggregate, Repository
 from .commands import Session, run_command
 from .config import Settings
-from .consumers import DeadLetterParker, DeadLetters, ReliableEventHandler, catch_up
+from .consumers import (
+    DeadLetterParker,
+    DeadLetters,
+    ReliableEventHandler,
+    catch_up,
+    consumer_methods,
+)
 from .db import Database
 from .errors import ERRORS, NotFound, rebuild
 from .events import Upcasters
@@ -98,6 +104,8 @@ class Kernel(DependencyProvider):
                                            poll_seconds=self.settings.projection_poll_seconds)
             self.container.spawn_managed_thread(self.runner.run, identifier="projections")
         self.container.spawn_managed_thread(self._watch, identifier="gauges")
+        if consumer_methods(self.container.service_cls):
+            self.container.spawn_managed_thread(self._catch_up_on_start, identifier="catch-up")
         if self.settings.metrics_port:
             self.metrics_server = metrics.serve_metrics(self.settings.metrics_port,
                                                         self.health_checks())
@@ -122,6 +130,30 @@ class Kernel(DependencyProvider):
                 time.sleep(1.0)
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
+
+    def _catch_up_on_start(self) -> None:
+        """Read what each source published while this service was not listening: a service
+        added to a running platform, or a queue that was deleted, learns the past from the
+        source's log (the inbox makes it safe to repeat). A checkpoint per source keeps
+        restarts cheap; a source that is not up yet is retried."""
+        cls = self.container.service_cls
+        service = cls.__new__(cls)   # handlers get the kernel; no worker exists here
+        setattr(service, next(n for n in dir(cls) if isinstance(getattr(cls, n, None), Kernel)),
+                self)
+        config = {"AMQP_URI": self.settings.amqp_uri}
+        for source in sorted({src for src, _, _ in consumer_methods(cls)}):
+            name = f"catch-up:{source}"
+            while not self._stopping.is_set():
+                try:
+                    with ClusterRpcProxy(config, timeout=30) as cluster:
+                        read_page = getattr(cluster, source).read_events
+                        result = catch_up(self.db, cls, service, source, read_page,
+                                          start=list(self.store.checkpoint(name)))
+                    self.store.save_checkpoint(name, tuple(result["next"]))
+                    break
+                except Exception as exc:  # noqa: BLE001 - the source may not be up yet
+                    log.info("catch-up with %s not possible yet: %s", source, exc)
+                    self._stopping.wait(2.0)
 
     def stop(self) -> None:
         self._stopping.set()

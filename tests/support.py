@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -163,3 +164,25 @@ class ServiceProcess(Process):
             if line.startswith(sample + " "):
                 return float(line.rsplit(" ", 1)[1])
         return 0.0
+
+
+def query(url: str, sql: str, params: Any = ()) -> Any:
+    """Rows of one statement on a test database (None for a statement without rows)."""
+    from eventstore.db import connect
+    conn = connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else None
+    finally:
+        conn.close()
+
+
+def cli(*args: str) -> str:
+    """Run ``python -m eventstore ARGS`` as an operator would; its output, or fail."""
+    process = Process(f"cli-{uuid.uuid4().hex[:6]}", python("-m", "eventstore", *args))
+    process.proc.wait(120)
+    output = process.output()
+    process.stop()
+    assert process.proc.returncode == 0, output
+    return output

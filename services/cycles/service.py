@@ -42,23 +42,31 @@ class Cycles(dependencies.KernelEntrypoints):
         tx.execute("INSERT INTO hubs (id, name) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING",
                    (event.stream_id, event.data["name"]))
 
+    # Each handler is an upsert that holds whatever order the events arrive in: a catch-up
+    # and live delivery may interleave. Pre-work news is applied only if newer (stream version).
+
     @consumes("membership", "MemberEnrolled")
     def on_member_enrolled(self, tx, event):
         tx.execute("""INSERT INTO members (id, hub_id, name) VALUES (%s, %s, %s)
-                      ON CONFLICT (id) DO NOTHING""",
+                      ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name""",
                    (event.stream_id, event.data["hub_id"], event.data["name"]))
 
     @consumes("membership", "MemberPreworkChanged")
     def on_member_prework_changed(self, tx, event):
-        # Events of one member arrive in order (one relay, one queue); the enrolment is
-        # earlier in the same stream, so the row exists.
-        tx.execute("""UPDATE members SET prework_ready = %s, missing = %s::jsonb
-                      WHERE id = %s""", (event.data["ready"],
-                                         json.dumps(event.data["missing"]), event.stream_id))
+        tx.execute("""INSERT INTO members (id, hub_id, name, prework_ready, missing,
+                                           prework_version)
+                      VALUES (%s, %s, '', %s, %s, %s)
+                      ON CONFLICT (id) DO UPDATE SET prework_ready = EXCLUDED.prework_ready,
+                          missing = EXCLUDED.missing, prework_version = EXCLUDED.prework_version
+                      WHERE members.prework_version < EXCLUDED.prework_version""",
+                   (event.stream_id, event.hub_id, event.data["ready"],
+                    json.dumps(event.data["missing"]), event.version))
 
     @consumes("membership", "MemberOffboarded")
     def on_member_offboarded(self, tx, event):
-        tx.execute("UPDATE members SET active = false WHERE id = %s", (event.stream_id,))
+        tx.execute("""INSERT INTO members (id, hub_id, name, active) VALUES (%s, %s, '', false)
+                      ON CONFLICT (id) DO UPDATE SET active = false""",
+                   (event.stream_id, event.hub_id))
 
     # -- problems of practice ------------------------------------------------------------------
 
@@ -294,7 +302,7 @@ class Cycles(dependencies.KernelEntrypoints):
             signals.setdefault(project_id, []).append({
                 "indicator_id": indicator_id, "indicator": name,
                 "points": len(chart["points"]), "median": chart["median"],
-                "signals": [s["rule"] for s in chart["signals"]]})
+                "signals": sorted({s["rule"] for s in chart["signals"]})})
         members = [{"member_id": r[0], "name": r[1], "project_id": r[2], "problem_id": r[3],
                     "phase": r[4], "cycles_completed": r[5], "last_decision": r[6],
                     "signals": signals.get(r[2], [])} for r in rows]

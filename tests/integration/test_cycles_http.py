@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.integration.http import ADMIN, token
-from tests.support import wait_until
+from tests.support import cli, query, wait_until
 
 HUB = "cycles-hub"
 
@@ -232,6 +232,19 @@ def test_two_members_adopt_problems_complete_two_cycles_and_the_hub_sees_it(plat
                 call()
             assert getattr(refused.value, "exc_type", "") == "NotFound"
     assert len(client.ok("GET", f"/v1/projects/{project_a['id']}")["data"]) == 1
+
+    # Every read model rebuilt from the log is the one the commands kept live.
+    cycles_db = platform["databases"]["cycles"]
+    tables = ("problems_view", "projects_view", "parts_view", "indicators_view",
+              "measurements_view", "shares_view")
+
+    def read_models():
+        return {t: query(cycles_db, f"SELECT * FROM {t} ORDER BY 1, 2") for t in tables}
+    live = read_models()
+    assert len(live["measurements_view"]) == 22 and len(live["shares_view"]) == 2
+    query(cycles_db, "UPDATE projects_view SET phase = 'discover', cycles_completed = 0")
+    cli("projections", "rebuild", "--service", "cycles", "--database-url", cycles_db)
+    assert read_models() == live
 
 
 def test_measurements_are_aggregates_never_a_student(platform):

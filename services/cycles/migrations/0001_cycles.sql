@@ -12,6 +12,7 @@ CREATE TABLE members (
     name           text NOT NULL,
     prework_ready  boolean NOT NULL DEFAULT false,
     missing        jsonb NOT NULL DEFAULT '[]',
+    prework_version  integer NOT NULL DEFAULT 0,   -- the member stream version it came from
     active         boolean NOT NULL DEFAULT true
 );
 CREATE INDEX members_hub ON members (hub_id, id);
