@@ -1,15 +1,18 @@
 """PostgreSQL connections: a small blocking pool and transaction scopes.
 
 Under nameko the process is eventlet-patched and psycogreen makes psycopg2 cooperative, so the
-queue below blocks a green thread, not the process.
+pool's waits block a green thread, not the process.
 """
 
 from __future__ import annotations
 
 import contextlib
-import queue
-from collections.abc import Iterator
+import threading
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import orjson
 import psycopg2
@@ -22,6 +25,7 @@ psycopg2.extras.register_default_jsonb(loads=orjson.loads, globally=True)
 psycopg2.extensions.register_adapter(dict, psycopg2.extras.Json)
 
 _BROKEN = (psycopg2.OperationalError, psycopg2.InterfaceError)
+T = TypeVar("T")
 
 
 def connect(url: str, autocommit: bool = True, application_name: str = "consortium"):
@@ -38,30 +42,73 @@ class Database:
         self.application_name = application_name
         self._size = size
         self._created = 0
-        self._idle: queue.LifoQueue = queue.LifoQueue()
+        # Idle connections, last in first out. Taking and returning one is a deque pop and
+        # append (atomic, no lock): with many threads, a locked queue made them wait on each
+        # other (bench/eventstore.py). The lock is only for creating and waiting.
+        self._idle: deque = deque()
+        self._lock = threading.Lock()
+        self._returned = threading.Condition(self._lock)
+        self._waiting = 0
+        self._cursors: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def _acquire(self):
         try:
-            return self._idle.get_nowait()
-        except queue.Empty:
+            return self._idle.pop()
+        except IndexError:
             pass
-        if self._created < self._size:
-            self._created += 1
-            try:
-                return connect(self.url, application_name=self.application_name)
-            except Exception:
+        with self._lock:
+            while True:
+                try:
+                    return self._idle.pop()
+                except IndexError:
+                    pass
+                if self._created < self._size:
+                    self._created += 1
+                    break
+                self._waiting += 1
+                # A release that slipped between our pop and this wait is caught by the timeout.
+                self._returned.wait(0.05)
+                self._waiting -= 1
+        try:
+            return connect(self.url, application_name=self.application_name)
+        except Exception:
+            with self._lock:
                 self._created -= 1
-                raise
-        return self._idle.get()
+                self._returned.notify()
+            raise
 
     def _release(self, conn, broken: bool) -> None:
         if broken or conn.closed:
-            self._created -= 1
+            with self._lock:
+                self._created -= 1
+                self._returned.notify()
             # Closing a dead connection may fail; it is gone anyway.
             with contextlib.suppress(Exception):
                 conn.close()
             return
-        self._idle.put(conn)
+        self._idle.append(conn)
+        if self._waiting:
+            with self._lock:
+                self._returned.notify()
+
+    def with_cursor(self, work: Callable[[Any], T]) -> T:
+        """``work(cursor)`` on an autocommit connection (each statement its own transaction),
+        with the connection's one reused cursor: the store's hot path, so no context
+        managers and no new cursor per call."""
+        conn = self._acquire()
+        broken = False
+        try:
+            if not conn.autocommit:
+                conn.autocommit = True
+            cur = self._cursors.get(conn)
+            if cur is None or cur.closed:
+                cur = self._cursors[conn] = conn.cursor()
+            return work(cur)
+        except _BROKEN:
+            broken = True
+            raise
+        finally:
+            self._release(conn, broken)
 
     @contextmanager
     def connection(self) -> Iterator[psycopg2.extensions.connection]:
@@ -104,8 +151,9 @@ class Database:
     def close(self) -> None:
         while True:
             try:
-                conn = self._idle.get_nowait()
-            except queue.Empty:
+                conn = self._idle.pop()
+            except IndexError:
                 return
-            self._created -= 1
+            with self._lock:
+                self._created -= 1
             conn.close()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +12,15 @@ from datetime import datetime
 from typing import Any
 
 from .errors import InvalidEvent
+
+# One encoder, built once: the append path runs it for every event.
+_encode = json.JSONEncoder(allow_nan=False).encode
+
+
+def new_event_id() -> str:
+    """A random (version 4) UUID as text, without building a uuid.UUID on the hot path."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 @dataclass(frozen=True)
@@ -42,10 +52,10 @@ class NewEvent:
                 raise InvalidEvent(f"{where}: event_id is not a UUID",
                                    {f"{where}.event_id": ["must be a UUID"]}) from None
         else:
-            event_id = str(uuid.uuid4())
+            event_id = new_event_id()
         try:
-            data = json.dumps(self.data, allow_nan=False)
-            metadata = json.dumps(self.metadata, allow_nan=False) if self.metadata else "{}"
+            data = _encode(self.data)
+            metadata = _encode(self.metadata) if self.metadata else "{}"
         except (TypeError, ValueError) as exc:
             raise InvalidEvent(f"{where}: not JSON-serialisable: {exc}",
                                {f"{where}.data": [f"not JSON-serialisable: {exc}"]}) from None

@@ -6,12 +6,86 @@ consumer, dead letter. Every process serves ``/metrics`` and ``/healthz`` on its
 
 from __future__ import annotations
 
+import bisect
 import json
 import threading
+import weakref
+from collections import deque
 from collections.abc import Callable
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+
+class Deferred:
+    """Observations for hot paths, recorded without taking a lock and handed to ``apply`` in
+    batches (every ``batch`` observations, and before every scrape), which folds them into the
+    real metrics with a few locked updates instead of several per observation.
+
+    prometheus-client guards each value with a lock; with many writers, three locks per append
+    made them queue on each other (bench/eventstore.py). A deque append is atomic.
+    """
+
+    _all: weakref.WeakSet[Deferred] = weakref.WeakSet()
+
+    def __init__(self, apply: Callable[[list[tuple]], None], batch: int = 256) -> None:
+        self._apply = apply
+        self._batch = batch
+        self._pending: deque = deque()
+        self._flushing = threading.Lock()
+        Deferred._all.add(self)
+
+    def observe(self, *values: object) -> None:
+        self._pending.append(values)
+        if len(self._pending) >= self._batch:
+            self.flush()
+
+    def flush(self) -> None:
+        with self._flushing:
+            taken = []
+            pop = self._pending.popleft
+            try:
+                while True:
+                    taken.append(pop())
+            except IndexError:
+                pass
+            if taken:
+                self._apply(taken)
+
+
+def observe_many(histogram: Any, values: list[float]) -> None:
+    """``histogram.observe(v)`` for every value, with one update per bucket.
+
+    prometheus-client 0.x has no bulk observe; this writes the same per-bucket counts and sum
+    that ``Histogram.observe`` writes (its ``_buckets`` are not cumulative).
+    """
+    counts = [0] * len(histogram._upper_bounds)
+    for value in values:
+        counts[bisect.bisect_left(histogram._upper_bounds, value)] += 1
+    histogram._sum.inc(sum(values))
+    for bucket, count in zip(histogram._buckets, counts, strict=True):
+        if count:
+            bucket.inc(count)
+
+
+class _FlushBeforeScrape:
+    """Registered first, so a scrape sees every deferred observation."""
+
+    def collect(self):
+        for deferred in list(Deferred._all):
+            deferred.flush()
+        return []
+
+
+REGISTRY.register(_FlushBeforeScrape())
 
 APPEND_SECONDS = Histogram(
     "eventstore_append_seconds", "Time to append one batch of events to a stream",

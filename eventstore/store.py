@@ -143,6 +143,7 @@ class EventStore:
         # Labelled metric children, looked up once (labels() takes a lock on every call).
         self._append_seconds = metrics.APPEND_SECONDS.labels(self.service)
         self._appended: dict[str, Any] = {}
+        self._appends = metrics.Deferred(self._count_appends)
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -179,9 +180,8 @@ class EventStore:
                 rows = self._execute_append(cur, prepared, idempotency_key, request_hash,
                                             response)
             else:
-                with self._db.connection() as conn, conn.cursor() as own:
-                    rows = self._execute_append(own, prepared, idempotency_key, request_hash,
-                                                response)
+                rows = self._db.with_cursor(lambda own: self._execute_append(
+                    own, prepared, idempotency_key, request_hash, response))
         except psycopg2.errors.UniqueViolation as exc:
             constraint = exc.diag.constraint_name
             if idempotency_key is not None and cur is None:
@@ -207,13 +207,20 @@ class EventStore:
                                      stream_id=stream_id)
             metrics.APPEND_CONFLICTS.labels(self.service).inc()
             raise WrongExpectedVersion(stream_id, expected_version, actual)
-        self._append_seconds.observe(time.perf_counter() - started)
-        appended = self._appended.get(stream_type)
-        if appended is None:
-            appended = self._appended[stream_type] = metrics.EVENTS_APPENDED.labels(
-                self.service, stream_type)
-        appended.inc(len(rows))
+        self._appends.observe(stream_type, len(rows), time.perf_counter() - started)
         return AppendResult(stream_id, rows[-1][1], [r[0] for r in rows], response=response)
+
+    def _count_appends(self, appends: list[tuple]) -> None:
+        events: dict[str, int] = {}
+        for stream_type, count, _ in appends:
+            events[stream_type] = events.get(stream_type, 0) + count
+        metrics.observe_many(self._append_seconds, [seconds for _, _, seconds in appends])
+        for stream_type, count in events.items():
+            appended = self._appended.get(stream_type)
+            if appended is None:
+                appended = self._appended[stream_type] = metrics.EVENTS_APPENDED.labels(
+                    self.service, stream_type)
+            appended.inc(count)
 
     @staticmethod
     def _prepare(stream_id: str, stream_type: str, expected_version: int,
@@ -390,24 +397,19 @@ class EventStore:
         if cur is not None:
             cur.execute(sql, params)
             return cur.fetchall()
-        with self._db.connection() as conn, conn.cursor() as own:
-            own.execute(sql, params)
-            return own.fetchall()
+        return self._db.with_cursor(lambda own: (own.execute(sql, params), own.fetchall())[1])
 
     def _fetchone(self, sql: str, params: tuple, cur: Any) -> Any:
         if cur is not None:
             cur.execute(sql, params)
             return cur.fetchone()
-        with self._db.connection() as conn, conn.cursor() as own:
-            own.execute(sql, params)
-            return own.fetchone()
+        return self._db.with_cursor(lambda own: (own.execute(sql, params), own.fetchone())[1])
 
     def _execute(self, sql: str, params: tuple, cur: Any) -> None:
         if cur is not None:
             cur.execute(sql, params)
             return
-        with self._db.connection() as conn, conn.cursor() as own:
-            own.execute(sql, params)
+        self._db.with_cursor(lambda own: own.execute(sql, params))
 
 
 def _possible_stream_id(stream_id: Any) -> bool:
