@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 import psycopg2.errors
 
 from .aggregate import Aggregate, Repository
-from .errors import ValidationError
+from .errors import Conflict, ValidationError
 from .events import RecordedEvent
 from .identity import Identity
 from .projections import Projection
@@ -102,5 +102,8 @@ def run_command(db: Any, store: EventStore, inline: list[Projection], caller: Id
         if key is not None and exc.diag.constraint_name == "idempotency_keys_pkey":
             # The same request raced us and won; answer as it did.
             return store.command_result(scoped, print_)
-        raise
+        # A read model's uniqueness (one project per member and problem, …) refused a write
+        # that raced another command past the aggregate's own check.
+        raise Conflict("a concurrent change made this one impossible; read again and retry",
+                       constraint=exc.diag.constraint_name) from None
     return response

@@ -262,3 +262,31 @@ def test_measurements_are_aggregates_never_a_student(platform):
                                   "/v1/problems/nope", "/v1/hubs/nope/progress"])
 def test_unknown_objects_are_404(platform, path):
     assert platform["client"].request("GET", path)[0] == 404
+
+
+def test_racing_adoptions_of_one_problem_give_one_project_and_clean_conflicts(platform):
+    import threading
+    client = platform["client"]
+    client.ok("POST", "/v1/hubs", {"id": "race-hub", "name": "Race County", "state": "CA",
+                                   "facilitator_org": "Partner nonprofit"})
+    member = client.ok("POST", "/v1/hubs/race-hub/members", {
+        "name": "Pollock Pines", "kind": "district", "grade_span": "K-8", "enrollment": 741})
+    drafted = client.ok("POST", "/v1/hubs/race-hub/problems", {
+        "title": "Attendance", "statement": "Chronic absence is rising",
+        "supporting_data": [{"source": "DataQuest", "finding": "above 12%"}],
+        "selection_criteria": ["shared"]})
+    client.ok("POST", f"/v1/problems/{drafted['id']}/ratification", {})
+    statuses = []
+
+    def adopt():
+        statuses.append(client.request("POST", f"/v1/members/{member['id']}/projects",
+                                       {"problem_id": drafted["id"]})[0])
+
+    threads = [threading.Thread(target=adopt) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(statuses) == [201] + [409] * 5, statuses
+    progress = client.ok("GET", "/v1/hubs/race-hub/progress")
+    assert [m["project_id"] is not None for m in progress["members"]] == [True]

@@ -55,3 +55,20 @@ def test_long_streams_load_from_a_snapshot(store):
         cur.execute("DELETE FROM events WHERE stream_id = 'r-3' AND version <= 20")
     loaded = repo.load("r-3")
     assert loaded.version == 25 and len(loaded.people) == 24
+
+
+def test_a_read_model_uniqueness_refused_in_a_command_is_a_conflict_not_a_crash(db, store):
+    from eventstore.commands import run_command
+    from eventstore.errors import Conflict
+    from eventstore.identity import SYSTEM
+    with db.transaction() as cur:
+        cur.execute("CREATE TABLE adoptions (member_id text PRIMARY KEY)")
+        cur.execute("INSERT INTO adoptions VALUES ('mem-1')")
+
+    def adopt_again(session):
+        session.cur.execute("INSERT INTO adoptions VALUES ('mem-1')")
+
+    with pytest.raises(Conflict) as refused:
+        run_command(db, store, [], SYSTEM, adopt_again, key="k-1", request=["adopt"])
+    assert refused.value.extra["constraint"] == "adoptions_pkey"
+    assert store.command_result("system:k-1", "x") is None   # nothing recorded for the key
