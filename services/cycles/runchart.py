@@ -174,8 +174,13 @@ def analyse(points: list[dict[str, Any]]) -> dict[str, Any]:
 def svg(chart: dict[str, Any], title: str, unit: str, target: float | None = None) -> str:
     """The run chart as a self-contained SVG: points joined in time order, the median dashed,
     the target dotted, points in a signal highlighted, and a legend of the signals."""
-    width, height, left, right, top, bottom = 800, 420, 70, 20, 50, 110
     points, centre = chart["points"], chart["median"]
+    legend = ([s["detail"] for s in chart["signals"]][:5]
+              or ["no signal: the variation looks random"])
+    # The plot, then the dates (rotated, about 50 px), then one line per signal.
+    width, left, right, top, plot_bottom = 800, 70, 20, 50, 310
+    height = plot_bottom + 80 + 16 * len(legend)
+    bottom = height - plot_bottom
     values = [float(p["value"]) for p in points]
     lines = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" '
@@ -228,8 +233,7 @@ def svg(chart: dict[str, Any], title: str, unit: str, target: float | None = Non
             lines.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" text-anchor="end" '
                          f'transform="rotate(-45 {x(i):.1f} {top + plot_h + 16})">'
                          f'{escape(str(point.get("on", "")))}</text>')
-    legend = [s["detail"] for s in chart["signals"]] or ["no signal: variation looks random"]
-    for k, text in enumerate(legend[:4]):
-        lines.append(f'<text x="{left}" y="{height - 30 + 14 * k - 14 * (len(legend[:4]) - 1)}"'
-                     f' fill="{"#d33" if chart["signals"] else "#444"}">{escape(text)}</text>')
+    for k, text in enumerate(legend):
+        lines.append(f'<text x="{left}" y="{plot_bottom + 80 + 16 * k}" '
+                     f'fill="{"#d33" if chart["signals"] else "#444"}">{escape(text)}</text>')
     return "\n".join(lines + ["</svg>"])
