@@ -42,6 +42,8 @@ class Route:
     svg: bool = False
     # Also takes a multipart/form-data upload: each file's text under its field name.
     uploads: bool = False
+    # Bytes a body may have; 0 is the gateway's default (1 MB).
+    max_body: int = 0
 
     @property
     def openapi_path(self) -> str:
@@ -106,7 +108,7 @@ ROUTES: list[Route] = [
           "or multipart upload): good rows are added, bad rows reported by file and line, "
           "students and families never imported", "people", body=membership.StaffImport,
           response=membership.StaffImportReport, roles=("admin", "facilitator"),
-          uploads=True),
+          uploads=True, max_body=membership.ROSTER_MAX_BYTES + 100_000),
     Route("GET", "/v1/members/<member>/people", "membership", "list_staff",
           lambda c: ([c.params["member"]], {"limit": c.limit, "after": c.after}),
           "A member's staff (people imported or added for the member)", "people",

@@ -157,12 +157,13 @@ class Gateway:
     def _body(route: Route, request: Request) -> dict[str, Any]:
         if route.method in ("GET", "DELETE"):
             return {}
-        if (request.content_length or 0) > MAX_BODY_BYTES:
+        limit = route.max_body or MAX_BODY_BYTES
+        if (request.content_length or 0) > limit:
             _discard(request)
-            raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
         raw = request.get_data(cache=False)
-        if len(raw) > MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
         if request.mimetype == "multipart/form-data":
             body: Any = _form(request, raw)
         elif not raw.strip():
@@ -212,8 +213,8 @@ class Gateway:
 
 def _discard(request: Request) -> None:
     """Read (and drop) a refused body, so the client that is still sending it gets the 413
-    instead of a broken connection; a body beyond 16 MB is not worth reading."""
-    if (request.content_length or 0) <= 16 * MAX_BODY_BYTES:
+    instead of a broken connection; a body beyond 64 MB is not worth reading."""
+    if (request.content_length or 0) <= 64 * MAX_BODY_BYTES:
         while request.stream.read(65536):
             pass
 

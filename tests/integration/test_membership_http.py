@@ -327,6 +327,27 @@ def test_staff_import_from_oneroster_reports_bad_rows_and_changes_nothing_twice(
     assert client.request("GET", f"/v1/members/{member['id']}/people", token=other)[0] == 404
 
 
+def test_a_whole_district_export_with_its_students_is_accepted(platform):
+    """A real users.csv lists every student: several MB, far over the API's usual 1 MB."""
+    client = platform["client"]
+    client.ok("POST", "/v1/hubs", {"id": "hub-big-roster", "name": "Big Roster County",
+                                   "state": "CA", "facilitator_org": "Nonprofit"})
+    member = client.ok("POST", "/v1/hubs/hub-big-roster/members", {
+        "name": "Camino Union", "kind": "district", "grade_span": "K-12",
+        "enrollment": 30000, "nces_id": "0601234"})
+    orgs = (ROSTER / "orgs.csv").read_text()
+    header, *rows = (ROSTER / "users.csv").read_text().splitlines()
+    students = [f"st-{n},active,2026-08-01,true,org-camino-es,student,kid{n},,Kid,"
+                f"Number{n},,S{n},kid{n}@students.example.org,,,,03," for n in range(30000)]
+    users = "\n".join([header, *rows, *students]) + "\n"
+    assert len(users) > 2_000_000
+    report = client.ok("POST", f"/v1/members/{member['id']}/staff-imports",
+                       {"orgs": orgs, "users": users})
+    assert report["imported"] == 3 and report["skipped"]["student"] == 30002
+    assert client.request("POST", f"/v1/members/{member['id']}/staff-imports",
+                          raw=b'{"orgs": "' + b"x" * 21_000_000 + b'"}')[0] == 413
+
+
 def test_authentication(platform):
     client = platform["client"]
     assert client.request("GET", "/v1/hubs", token=None)[0] == 401
