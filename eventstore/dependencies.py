@@ -42,7 +42,7 @@ from .consumers import (
     consumer_methods,
 )
 from .db import Database
-from .errors import ERRORS, NotFound, rebuild
+from .errors import ERRORS, ConsortiumError, NotFound, rebuild
 from .events import Upcasters
 from .identity import CONTEXT_KEY, Identity
 from .migrate import migrate
@@ -65,6 +65,22 @@ def register_remote_errors() -> None:
 register_remote_errors()
 
 
+class ClientErrorsAreNotFailures(logging.Filter):
+    """nameko logs every exception a worker raised with its traceback at ERROR. A refused
+    request (bad input, not found, a conflict: a ConsortiumError below 500) is the service
+    working, not failing: one INFO line, so the log's errors and tracebacks are the real ones."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, ConsortiumError) and exc.status < 500:
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info, record.exc_text = None, None
+            worker = record.args[0] if isinstance(record.args, tuple) and record.args else ""
+            record.msg, record.args = "refused %s: %s %s", (worker, type(exc).__name__,
+                                                             exc.detail)
+        return True
+
+
 class Kernel(DependencyProvider):
     def __init__(self, projections: list[Projection] | None = None,
                  redact: Redactor | None = None, upcasters: Upcasters | None = None,
@@ -80,6 +96,9 @@ class Kernel(DependencyProvider):
     # -- lifecycle ---------------------------------------------------------------------------
 
     def setup(self) -> None:
+        containers_log = logging.getLogger("nameko.containers")
+        if not any(isinstance(f, ClientErrorsAreNotFailures) for f in containers_log.filters):
+            containers_log.addFilter(ClientErrorsAreNotFailures())
         import psycogreen.eventlet
         psycogreen.eventlet.patch_psycopg()  # psycopg2 waits cooperatively under eventlet
         service = self.container.service_name

@@ -41,3 +41,27 @@ def test_a_body_that_is_not_an_object_is_refused(payload):
     with pytest.raises(ValidationError) as err:
         load(Thing, payload)
     assert "_body" in err.value.errors
+
+
+def test_a_refused_request_is_one_info_line_and_a_failure_keeps_its_traceback():
+    import logging
+    import sys
+
+    from eventstore.dependencies import ClientErrorsAreNotFailures
+    from eventstore.errors import ConsortiumError, NotFound
+
+    def record_of(exc):
+        try:
+            raise exc
+        except Exception:
+            return logging.LogRecord("nameko.containers", logging.ERROR, __file__, 1,
+                                     "error handling worker %s: %s", ("<worker>", exc),
+                                     sys.exc_info())
+
+    refused = record_of(NotFound("no member m-9"))
+    assert ClientErrorsAreNotFailures().filter(refused)
+    assert (refused.levelname, refused.exc_info) == ("INFO", None)
+    assert refused.getMessage() == "refused <worker>: NotFound no member m-9"
+    failed = record_of(ConsortiumError("the database went away"))
+    assert ClientErrorsAreNotFailures().filter(failed)
+    assert failed.levelname == "ERROR" and failed.exc_info is not None
