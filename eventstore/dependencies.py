@@ -44,7 +44,7 @@ from .consumers import (
 from .db import Database
 from .errors import ERRORS, ConsortiumError, NotFound, rebuild
 from .events import Upcasters
-from .identity import CONTEXT_KEY, Identity
+from .identity import CONTEXT_KEY, Identity, check_identity_secret
 from .migrate import migrate
 from .projections import Projection, ProjectionRunner
 from .relay import Redactor, Relay
@@ -96,6 +96,11 @@ class Kernel(DependencyProvider):
     # -- lifecycle ---------------------------------------------------------------------------
 
     def setup(self) -> None:
+        reason = check_identity_secret()
+        if reason:
+            log.critical("%s refuses to start: %s", self.container.service_name, reason)
+            logging.shutdown()
+            os._exit(2)
         containers_log = logging.getLogger("nameko.containers")
         if not any(isinstance(f, ClientErrorsAreNotFailures) for f in containers_log.filters):
             containers_log.addFilter(ClientErrorsAreNotFailures())

@@ -1,15 +1,47 @@
 """Who is calling: the identity the gateway authenticated, carried to services in the nameko
-call context, and checked again by every service (DESIGN.md §5)."""
+call context, and checked again by every service (DESIGN.md §5).
+
+The header is signed (HMAC-SHA256 with ``CONSORTIUM_IDENTITY_SECRET``, shared by the gateway,
+the services and operator tools): a client that may publish on the broker's RPC exchange still
+cannot make itself an admin (docs/decisions/004-tenancy-and-identity.md).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import os
 from dataclasses import dataclass, field
 
 from .errors import Forbidden, NotFound, Unauthorized
 
 ROLES = ("admin", "facilitator", "member", "agency", "operator")
 CONTEXT_KEY = "identity"  # travels as the AMQP header nameko.identity
+DEV_IDENTITY_SECRET = "consortium-development-identity-secret-not-for-production"
+
+
+def identity_secret() -> str:
+    return os.environ.get("CONSORTIUM_IDENTITY_SECRET") or DEV_IDENTITY_SECRET
+
+
+def development_mode() -> bool:
+    return os.environ.get("CONSORTIUM_DEV_MODE", "") in ("1", "true", "yes")
+
+
+def check_identity_secret() -> str | None:
+    """Why a process must not start with this identity secret, or None when it may."""
+    if identity_secret() == DEV_IDENTITY_SECRET and not development_mode():
+        return ("CONSORTIUM_IDENTITY_SECRET is unset (anyone could sign a caller identity "
+                "with the development secret); set it, or set CONSORTIUM_DEV_MODE=1 on a "
+                "developer's machine")
+    if len(identity_secret()) < 32:
+        return "CONSORTIUM_IDENTITY_SECRET must be at least 32 characters"
+    return None
+
+
+def _signature(body: str) -> str:
+    return hmac.new(identity_secret().encode(), body.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -62,15 +94,25 @@ class Identity:
             raise Forbidden(f"role {self.role} may not do this")
 
     def to_header(self) -> str:
-        return json.dumps({"sub": self.sub, "role": self.role, "hubs": list(self.hubs),
-                           "member": self.member, "state": self.state})
+        body = json.dumps({"sub": self.sub, "role": self.role, "hubs": list(self.hubs),
+                           "member": self.member, "state": self.state}, sort_keys=True)
+        return json.dumps({"identity": body, "sig": _signature(body)})
 
     @classmethod
     def from_header(cls, value: str | None) -> Identity:
         if not value:
             raise Unauthorized("no caller identity in the call context")
         try:
-            data = json.loads(value)
+            signed = json.loads(value)
+            body, sig = signed["identity"], signed["sig"]
+            if not (isinstance(body, str) and isinstance(sig, str)):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            raise Unauthorized("malformed caller identity") from None
+        if not hmac.compare_digest(sig, _signature(body)):
+            raise Unauthorized("the caller identity is not signed by the gateway")
+        try:
+            data = json.loads(body)
             identity = cls(sub=str(data["sub"]), role=data["role"],
                            hubs=tuple(str(h) for h in data.get("hubs") or ()),
                            member=data.get("member"), state=data.get("state"))

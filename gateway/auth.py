@@ -8,17 +8,13 @@ import time
 import jwt
 
 from eventstore.errors import Unauthorized
-from eventstore.identity import ROLES, Identity
+from eventstore.identity import ROLES, Identity, check_identity_secret, development_mode
 
 DEV_SECRET = "consortium-development-secret-do-not-use-in-production"
 
 
 def secret() -> str:
     return os.environ.get("CONSORTIUM_JWT_SECRET") or DEV_SECRET
-
-
-def development_mode() -> bool:
-    return os.environ.get("CONSORTIUM_DEV_MODE", "") in ("1", "true", "yes")
 
 
 def check_secret() -> str | None:
@@ -28,7 +24,7 @@ def check_secret() -> str | None:
                 "set it, or set CONSORTIUM_DEV_MODE=1 on a developer's machine")
     if len(secret()) < 32:
         return "CONSORTIUM_JWT_SECRET must be at least 32 characters"
-    return None
+    return check_identity_secret()
 
 
 def issue(sub: str, role: str, hubs: list[str], member: str | None = None,

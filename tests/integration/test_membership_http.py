@@ -201,6 +201,20 @@ def test_tenancy_another_county_sees_nothing(platform):
         with pytest.raises(Exception) as anonymous:
             rpc.membership.get_member(member["id"])
         assert remote_type(anonymous.value) == "Unauthorized"
+    # A client on the broker that writes its own identity (no gateway signature, or county B's
+    # signed identity with the scope changed) is not believed.
+    import json as json_
+    body = json_.loads(json_.loads(identity_b.to_header())["identity"])
+    forged_body = json_.dumps({**body, "role": "admin", "hubs": ["*"]}, sort_keys=True)
+    for forged in (json_.dumps({"sub": "x", "role": "admin", "hubs": ["*"]}),
+                   json_.dumps({"identity": forged_body,
+                                "sig": json_.loads(identity_b.to_header())["sig"]}),
+                   json_.dumps({"identity": forged_body, "sig": "0" * 64})):
+        with ClusterRpcProxy({"AMQP_URI": platform["amqp"]}, timeout=10,
+                             context_data={"identity": forged}) as rpc:
+            with pytest.raises(Exception) as refused:
+                rpc.membership.get_member(member["id"])
+            assert remote_type(refused.value) == "Unauthorized"
 
 
 def test_erasure_leaves_no_name_or_email_anywhere(platform):
@@ -423,6 +437,8 @@ def test_openapi_document_is_valid_and_complete(platform):
 @pytest.mark.parametrize("env, reason", [
     ({"CONSORTIUM_DEV_MODE": "0", "CONSORTIUM_JWT_SECRET": ""}, "CONSORTIUM_JWT_SECRET is unset"),
     ({"CONSORTIUM_DEV_MODE": "0", "CONSORTIUM_JWT_SECRET": "short"}, "at least 32 characters"),
+    ({"CONSORTIUM_DEV_MODE": "0", "CONSORTIUM_JWT_SECRET": "j" * 40,
+      "CONSORTIUM_IDENTITY_SECRET": ""}, "CONSORTIUM_IDENTITY_SECRET is unset"),
 ])
 def test_gateway_refuses_to_start_with_a_weak_secret(amqp_uri, env, reason):
     port = free_port()
@@ -436,3 +452,17 @@ def test_gateway_refuses_to_start_with_a_weak_secret(amqp_uri, env, reason):
         assert http_get(f"http://127.0.0.1:{port}/healthz")[0] == 0
     finally:
         gateway.stop()
+
+
+def test_a_service_refuses_to_start_without_an_identity_secret(new_database, amqp_uri):
+    from tests.support import nameko_run as run
+    service = Process("membership-refuses", run("services.membership.service:Membership"),
+                      env={"CONSORTIUM_AMQP_URI": amqp_uri, "CONSORTIUM_DEV_MODE": "0",
+                           "CONSORTIUM_IDENTITY_SECRET": "",
+                           "CONSORTIUM_DB_MEMBERSHIP_URL": new_database(),
+                           "PYTHONWARNINGS": "ignore"})
+    try:
+        assert service.proc.wait(60) == 2
+        assert "CONSORTIUM_IDENTITY_SECRET is unset" in service.output()
+    finally:
+        service.stop()
