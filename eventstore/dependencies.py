@@ -20,7 +20,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -193,6 +194,15 @@ class Kernel(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> Kernel:
         return self
+
+    @contextmanager
+    def reading(self, caller: Identity) -> Iterator[Any]:
+        """A read-only transaction on behalf of ``caller``: PostgreSQL's row-level security
+        shows it only the rows of the caller's hubs (eventstore/schema/0002_hub_scope.sql)."""
+        scope = "*" if caller.all_hubs else (",".join(caller.hubs) or "-")
+        with self.db.transaction() as cur:
+            cur.execute("SELECT set_config('consortium.hubs', %s, true)", (scope,))
+            yield cur
 
     def command(self, caller: Identity, run: Callable[[Session], Any], key: str | None = None,
                 request: Any = None) -> Any:

@@ -102,7 +102,7 @@ class Cycles(dependencies.KernelEntrypoints):
 
     @rpc
     def get_problem(self, problem_id: str) -> dict:
-        with self.kernel.db.transaction() as cur:
+        with self.kernel.reading(self.caller()) as cur:
             view = self._problem_view(cur, problem_id)
         self.caller().require_read(view["hub_id"], "problem of practice")
         return view
@@ -112,7 +112,7 @@ class Cycles(dependencies.KernelEntrypoints):
         limit = page_limit(limit)
         self.caller().require_read(hub_id, "hub")
         self._known("SELECT id FROM hubs WHERE id = %s", hub_id, f"no hub {hub_id}", wait=False)
-        with self.kernel.db.transaction() as cur:
+        with self.kernel.reading(self.caller()) as cur:
             cur.execute("""SELECT id FROM problems_view WHERE hub_id = %s AND id > %s
                            ORDER BY id LIMIT %s""", (hub_id, after or "", limit + 1))
             ids = [r[0] for r in cur.fetchall()]
@@ -145,7 +145,7 @@ class Cycles(dependencies.KernelEntrypoints):
 
     @rpc
     def get_project(self, project_id: str) -> dict:
-        with self.kernel.db.transaction() as cur:
+        with self.kernel.reading(self.caller()) as cur:
             project = self.read(Project, project_id, "project", cur)
             ready = self._prework_ready(cur, project.member_id)
         return _project_view(project, ready)
@@ -260,7 +260,7 @@ class Cycles(dependencies.KernelEntrypoints):
 
     @rpc
     def run_chart(self, indicator_id: str, format: str = "json") -> Any:  # noqa: A002
-        with self.kernel.db.transaction() as cur:
+        with self.kernel.reading(self.caller()) as cur:
             cur.execute("""SELECT id, project_id, prototype_id, hub_id, name, kind, unit,
                                   direction, baseline, target
                            FROM indicators_view WHERE id = %s""", (indicator_id,))
@@ -282,7 +282,7 @@ class Cycles(dependencies.KernelEntrypoints):
         indicators; and what members shared with the network."""
         self.caller().require_read(hub_id, "hub")
         self._known("SELECT id FROM hubs WHERE id = %s", hub_id, f"no hub {hub_id}", wait=False)
-        with self.kernel.db.transaction() as cur:
+        with self.kernel.reading(self.caller()) as cur:
             cur.execute("""SELECT m.id, m.name, p.id, p.problem_id, p.phase,
                                   coalesce(p.cycles_completed, 0), p.last_decision
                            FROM members m LEFT JOIN projects_view p ON p.member_id = m.id
@@ -324,7 +324,7 @@ class Cycles(dependencies.KernelEntrypoints):
 
     def _on_part(self, part_id: str, kind: str, key: str | None, request: list,
                  change) -> dict:
-        with self.kernel.db.transaction() as cur:
+        with self.kernel.reading(self.caller()) as cur:
             cur.execute("SELECT project_id, hub_id FROM parts_view WHERE id = %s AND kind = %s",
                         (part_id, kind))
             row = cur.fetchone()

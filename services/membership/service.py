@@ -59,14 +59,14 @@ class Membership(dependencies.KernelEntrypoints):
     @rpc
     def get_hub(self, hub_id: str) -> dict:
         self.caller().require_read(hub_id, "hub")
-        with self.kernel.db.transaction() as cur:
+        with self.kernel.reading(self.caller()) as cur:
             return self._hub_view(cur, hub_id)
 
     @rpc
     def list_hubs(self, limit: int = 50, after: str | None = None) -> dict:
         limit = page_limit(limit)
         caller = self.caller()
-        with self.kernel.db.transaction() as cur:
+        with self.kernel.reading(self.caller()) as cur:
             cur.execute("""SELECT id FROM hubs_view WHERE (%s OR id = ANY(%s))
                            AND id > %s ORDER BY id LIMIT %s""",
                         (caller.all_hubs, list(caller.hubs), after or "", limit + 1))
@@ -100,7 +100,7 @@ class Membership(dependencies.KernelEntrypoints):
     def list_members(self, hub_id: str, limit: int = 50, after: str | None = None) -> dict:
         limit = page_limit(limit)
         self.caller().require_read(hub_id, "hub")
-        with self.kernel.db.transaction() as cur:
+        with self.kernel.reading(self.caller()) as cur:
             self._hub_view(cur, hub_id)   # an unknown hub is 404, not an empty list
             cur.execute("""SELECT id, hub_id, name, kind, grade_span, enrollment, cds_code,
                                   nces_id, status, onboarded, version
@@ -157,7 +157,7 @@ class Membership(dependencies.KernelEntrypoints):
     @rpc
     def readiness(self, member_id: str) -> dict:
         member = self._read_member(member_id)
-        with self.kernel.db.transaction() as cur:
+        with self.kernel.reading(self.caller()) as cur:
             cur.execute("""SELECT problem_adopted, smart_goals_set FROM member_cycles
                            WHERE member_id = %s""", (member_id,))
             adopted, goals = cur.fetchone() or (False, False)
@@ -253,7 +253,7 @@ class Membership(dependencies.KernelEntrypoints):
     def list_staff(self, member_id: str, limit: int = 50, after: str | None = None) -> dict:
         limit = page_limit(limit)
         self._read_member(member_id)
-        with self.kernel.db.transaction() as cur:
+        with self.kernel.reading(self.caller()) as cur:
             cur.execute("""SELECT v.id, v.hub_id, v.member_id, v.position, p.name, p.email,
                                   v.erased
                            FROM people_view v LEFT JOIN people_pii p ON p.person_id = v.id
@@ -265,7 +265,7 @@ class Membership(dependencies.KernelEntrypoints):
 
     @rpc
     def get_person(self, person_id: str) -> dict:
-        with self.kernel.db.transaction() as cur:
+        with self.kernel.reading(self.caller()) as cur:
             return self._person_view(cur, self.read(Person, person_id, "person", cur))
 
     @rpc

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from eventstore.db import connect
 from tests.integration.http import ADMIN, token
 from tests.support import cli, query, wait_until
 
@@ -233,8 +234,25 @@ def test_two_members_adopt_problems_complete_two_cycles_and_the_hub_sees_it(plat
             assert getattr(refused.value, "exc_type", "") == "NotFound"
     assert len(client.ok("GET", f"/v1/projects/{project_a['id']}")["data"]) == 1
 
-    # Every read model rebuilt from the log is the one the commands kept live.
+    # Row-level security: reading for another hub, no cycles read model shows a row of this one.
     cycles_db = platform["databases"]["cycles"]
+    conn = connect(cycles_db)
+    try:
+        with conn.cursor() as cur:
+            for table in ("problems_view", "projects_view", "parts_view", "indicators_view",
+                          "measurements_view", "shares_view", "members", "hubs"):
+                counts = {}
+                for scope in ("another-hub", HUB):
+                    cur.execute("BEGIN")
+                    cur.execute("SELECT set_config('consortium.hubs', %s, true)", (scope,))
+                    cur.execute(f"SELECT count(*) FROM {table}")
+                    counts[scope] = cur.fetchone()[0]
+                    cur.execute("ROLLBACK")
+                assert counts["another-hub"] == 0 and counts[HUB] > 0, (table, counts)
+    finally:
+        conn.close()
+
+    # Every read model rebuilt from the log is the one the commands kept live.
     tables = ("problems_view", "projects_view", "parts_view", "indicators_view",
               "measurements_view", "shares_view")
 

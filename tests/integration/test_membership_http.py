@@ -169,6 +169,25 @@ def test_tenancy_another_county_sees_nothing(platform):
         assert client.request(method, path, body, token=b)[0] in (403, 404), path
     hubs = client.ok("GET", "/v1/hubs", token=b)["items"]
     assert [h["id"] for h in hubs] == ["county-b"]
+    # Below the service's checks, PostgreSQL's row-level security: a transaction reading for
+    # county B sees none of county A's rows, even with no WHERE at all.
+    conn = connect(platform["db"])
+    try:
+        with conn.cursor() as cur:
+            for scope, visible in (("county-b", False), ("county-a", True), ("*", True),
+                                   ("-", False)):
+                cur.execute("BEGIN")
+                cur.execute("SELECT set_config('consortium.hubs', %s, true)", (scope,))
+                cur.execute("SELECT count(*) FROM hubs_view WHERE id = 'county-a'")
+                assert (cur.fetchone()[0] == 1) == visible, scope
+                cur.execute("SELECT count(*) FROM members_view WHERE hub_id = 'county-a'")
+                assert (cur.fetchone()[0] > 0) == visible, scope
+                cur.execute("SELECT count(*) FROM people_pii WHERE person_id = %s",
+                            (person["id"],))
+                assert (cur.fetchone()[0] == 1) == visible, scope
+                cur.execute("ROLLBACK")
+    finally:
+        conn.close()
     # A person of county B cannot be given a role in county A.
     other = client.ok("POST", "/v1/hubs/county-b/people", {"name": "B Person"}, token=b)
     status, _, _ = client.request("POST", f"/v1/members/{member['id']}/roles",
