@@ -11,3 +11,17 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                ELSE hub = ANY (string_to_array(current_setting('consortium.hubs', true), ','))
            END
 $$;
+
+-- What a service migration calls for each read model: `hub` is the SQL expression of a row's
+-- hub (a column, or a subquery for a table that has none). FORCE: the service's role owns its
+-- tables and would otherwise bypass its own policies. Inserts are not checked: writes go
+-- through commands, which check the caller in code.
+CREATE FUNCTION consortium_scope_by_hub(tbl regclass, hub text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('CREATE POLICY hub_scope ON %s USING (consortium_may_see(%s)) '
+                   'WITH CHECK (true)', tbl, hub);
+END
+$$;
