@@ -119,9 +119,12 @@ class Project(Aggregate):
 
     # -- adoption and goals --------------------------------------------------------------------
 
-    def open(self, hub_id: str, member_id: str, problem: Problem) -> None:
+    def open(self, hub_id: str, member_id: str, problem: Problem,
+             member_active: bool = True) -> None:
         if self.exists:
             raise Conflict(f"project {self.id} exists already")
+        if not member_active:
+            raise Conflict(f"member {member_id} has been off-boarded")
         if problem.hub_id != hub_id:
             raise NotFound(f"no problem {problem.id} in this hub")
         if problem.status != "ratified":

@@ -130,15 +130,13 @@ class Cycles(dependencies.KernelEntrypoints):
         caller.require_project_write(member["hub_id"], member_id, "member")
 
         def run(session: Session) -> dict:
-            if not member["active"]:
-                raise NotFound(f"member {member_id} has been off-boarded")
             problem = self.load(session, Problem, data["problem_id"], "problem of practice")
             session.cur.execute("""SELECT id FROM projects_view WHERE member_id = %s
                                    AND problem_id = %s""", (member_id, problem.id))
             if session.cur.fetchone():
                 raise Conflict(f"member {member_id} has adopted problem {problem.id} already")
             project = session.create(Project, data.get("id") or new_id("prj"))
-            project.open(member["hub_id"], member_id, problem)
+            project.open(member["hub_id"], member_id, problem, member["active"])
             session.save(project)
             return _project_view(project)
         return self.kernel.command(caller, run, key, ["open_project", member_id, payload])

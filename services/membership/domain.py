@@ -132,13 +132,14 @@ class Member(Aggregate):
                     grade_span=grade_span, enrollment=enrollment, cds_code=cds_code,
                     nces_id=nces_id)
 
-    def _require_active(self) -> None:
+    def require_active(self) -> None:
+        """An off-boarded member takes no new roles, onboarding or staff."""
         if self.status == "offboarded":
             raise Conflict(f"member {self.id} has been off-boarded")
 
     @_notes_prework
     def assign_role(self, person_id: str, role: str, represents: str | None = None) -> None:
-        self._require_active()
+        self.require_active()
         if role not in ROLES:
             raise ValidationError(f"role {role!r} is unknown",
                                   {"role": [f"one of {', '.join(ROLES)}"]})
@@ -164,14 +165,14 @@ class Member(Aggregate):
 
     @_notes_prework
     def complete_onboarding(self) -> None:
-        self._require_active()
+        self.require_active()
         if self.onboarded:
             raise Conflict(f"member {self.id} has completed onboarding already")
         self.record("OnboardingCompleted")
 
     @_notes_prework
     def offboard(self, reason: str) -> None:
-        self._require_active()
+        self.require_active()
         self.record("MemberOffboarded", reason=reason,
                     released_people=sorted({r["person_id"] for r in self.roles}))
 

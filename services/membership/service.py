@@ -10,7 +10,7 @@ from eventstore import dependencies
 from eventstore.commands import Session
 from eventstore.consumers import consumes
 from eventstore.dependencies import new_id, page, page_limit
-from eventstore.errors import Conflict, NotFound
+from eventstore.errors import NotFound
 from eventstore.validation import load
 
 from . import schemas
@@ -207,8 +207,7 @@ class Membership(dependencies.KernelEntrypoints):
         def run(session: Session) -> dict:
             member = self.load(session, Member, member_id, "member")
             caller.require_write(member.hub_id, "member")
-            if member.status == "offboarded":
-                raise Conflict(f"member {member.id} has been off-boarded")
+            member.require_active()
             roster = read_staff(data["orgs"], data["users"], member.id, member.name,
                                 (member.nces_id, member.cds_code))
             apply = not data["dry_run"]

@@ -308,3 +308,15 @@ def test_racing_adoptions_of_one_problem_give_one_project_and_clean_conflicts(pl
     assert sorted(statuses) == [201] + [409] * 5, statuses
     progress = client.ok("GET", "/v1/hubs/race-hub/progress")
     assert [m["project_id"] is not None for m in progress["members"]] == [True]
+    # An off-boarded member adopts nothing more, once cycles has heard of it.
+    second = client.ok("POST", "/v1/hubs/race-hub/problems", {
+        "title": "Math", "statement": "Too few persist in math",
+        "supporting_data": [{"source": "CAASPP", "finding": "below county"}],
+        "selection_criteria": ["shared"]})
+    client.ok("POST", f"/v1/problems/{second['id']}/ratification", {})
+    client.ok("POST", f"/v1/members/{member['id']}/offboarding", {"reason": "merged"})
+    wait_until(lambda: client.ok("GET", "/v1/hubs/race-hub/progress")["members"] == [],
+               what="cycles to hear of the off-boarding")
+    status, _, refused = client.request("POST", f"/v1/members/{member['id']}/projects",
+                                        {"problem_id": second["id"]})
+    assert status == 409 and "off-boarded" in refused["detail"]

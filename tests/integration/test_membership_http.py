@@ -357,6 +357,12 @@ def test_staff_import_from_oneroster_reports_bad_rows_and_changes_nothing_twice(
     other = token("facilitator", ["hub-other-roster"])
     assert client.request("POST", path, {"orgs": orgs.decode(), "users": users.decode()},
                           token=other)[0] == 404
+    client.ok("POST", f"/v1/members/{member['id']}/offboarding", {"reason": "consolidated"},
+              token=facilitator)
+    status, _, problem = client.request("POST", path, {"orgs": orgs.decode(),
+                                                       "users": users.decode()},
+                                        token=facilitator)
+    assert status == 409 and "off-boarded" in problem["detail"]
     assert client.request("GET", f"/v1/members/{member['id']}/people", token=other)[0] == 404
 
 

@@ -103,6 +103,9 @@ def test_a_member_adopts_only_a_ratified_problem_of_its_hub():
         .then_raises(Conflict, "not ratified")
     given(Project, "prj-1").when(lambda p: p.open("alpine", "mem-x", ratified_problem())) \
         .then_raises(NotFound, "no problem")
+    given(Project, "prj-1").when(lambda p: p.open("el-dorado", "mem-camino",
+                                                  ratified_problem(), member_active=False)) \
+        .then_raises(Conflict, "off-boarded")
 
 
 def test_goals_must_be_smart_and_say_why_not():
