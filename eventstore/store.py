@@ -21,7 +21,7 @@ import hashlib
 import json
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,12 +179,8 @@ class EventStore:
                 return earlier
         started = time.perf_counter()
         try:
-            if cur is not None:
-                rows = self._execute_append(cur, prepared, idempotency_key, request_hash,
-                                            response)
-            else:
-                rows = self._db.with_cursor(lambda own: self._execute_append(
-                    own, prepared, idempotency_key, request_hash, response))
+            rows = self._run(cur, lambda c: self._execute_append(
+                c, prepared, idempotency_key, request_hash, response))
         except psycopg2.errors.UniqueViolation as exc:
             constraint = exc.diag.constraint_name
             if idempotency_key is not None and cur is None:
@@ -309,6 +305,15 @@ class EventStore:
             (key, fingerprint, json.dumps({"stream_id": "", "version": 0, "positions": [],
                                            "response": response})), cur)
 
+    def streams_with(self, event_type: str, field: str, value: str,
+                     cur: Any = None) -> list[str]:
+        """Ids of the streams that recorded ``event_type`` with ``data[field] == value`` (a
+        scan of that event type: for rare work such as erasure, not for hot paths)."""
+        rows = self._fetchall("""SELECT DISTINCT stream_id FROM events
+                                 WHERE type = %s AND data->>%s = %s ORDER BY stream_id""",
+                              (event_type, field, value), cur)
+        return [stream_id for (stream_id,) in rows]
+
     # -- reading a stream --------------------------------------------------------------------
 
     def stream_version(self, stream_id: str, cur: Any = None) -> int:
@@ -396,23 +401,24 @@ class EventStore:
             events = [self.upcasters.upcast(e) for e in events]
         return events
 
+    def _run(self, cur: Any, work: Callable[[Any], Any]) -> Any:
+        """``work(cursor)`` in the caller's transaction, or on a pooled autocommit cursor."""
+        return work(cur) if cur is not None else self._db.with_cursor(work)
+
     def _fetchall(self, sql: str, params: tuple, cur: Any) -> list[tuple]:
-        if cur is not None:
-            cur.execute(sql, params)
-            return cur.fetchall()
-        return self._db.with_cursor(lambda own: (own.execute(sql, params), own.fetchall())[1])
+        def fetch(c: Any) -> list[tuple]:
+            c.execute(sql, params)
+            return c.fetchall()
+        return self._run(cur, fetch)
 
     def _fetchone(self, sql: str, params: tuple, cur: Any) -> Any:
-        if cur is not None:
-            cur.execute(sql, params)
-            return cur.fetchone()
-        return self._db.with_cursor(lambda own: (own.execute(sql, params), own.fetchone())[1])
+        def fetch(c: Any) -> Any:
+            c.execute(sql, params)
+            return c.fetchone()
+        return self._run(cur, fetch)
 
     def _execute(self, sql: str, params: tuple, cur: Any) -> None:
-        if cur is not None:
-            cur.execute(sql, params)
-            return
-        self._db.with_cursor(lambda own: own.execute(sql, params))
+        self._run(cur, lambda c: c.execute(sql, params))
 
 
 def _possible_stream_id(stream_id: Any) -> bool:

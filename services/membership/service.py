@@ -278,10 +278,8 @@ class Membership(dependencies.KernelEntrypoints):
             person.erase()
             session.save(person)
             session.cur.execute("DELETE FROM people_pii WHERE person_id = %s", (person.id,))
-            session.cur.execute(
-                """SELECT DISTINCT stream_id FROM events WHERE type = 'RoleAssigned'
-                   AND data->>'person_id' = %s""", (person.id,))
-            for (member_id,) in session.cur.fetchall():
+            for member_id in session.store.streams_with("RoleAssigned", "person_id", person.id,
+                                                        session.cur):
                 member = session.load(Member, member_id)
                 member.forget_person(person.id)
                 session.save(member)
