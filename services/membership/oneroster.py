@@ -67,15 +67,11 @@ def read_staff(orgs_text: str, users_text: str, member_id: str, member_name: str
     refused as a whole: nothing is imported from it.
     """
     roster = Roster()
-    orgs = _read_orgs(_rows("orgs", orgs_text, ORG_COLUMNS), roster)
+    orgs = _read_orgs(_rows("orgs", orgs_text, ORG_COLUMNS, roster), roster)
     own = _member_orgs(orgs, member_id, member_name, codes)
     seen: set[str] = set()
-    for line, row in _rows("users", users_text, USER_COLUMNS):
+    for line, row in _rows("users", users_text, USER_COLUMNS, roster):
         sourced_id = row["sourcedId"]
-        if row.get("_control"):
-            roster.reject("users.csv", line, sourced_id or None,
-                          {"_row": ["contains a control character"]})
-            continue
         problems: dict[str, list[str]] = {}
         role = row["role"].lower()
         if row.get("status", "").lower() == "tobedeleted":
@@ -119,7 +115,9 @@ def read_staff(orgs_text: str, users_text: str, member_id: str, member_name: str
     return roster
 
 
-def _rows(name: str, text: str, required: tuple[str, ...]):
+def _rows(name: str, text: str, required: tuple[str, ...], roster: Roster):
+    """(line, row) of a file, values stripped; a row with a control character is reported
+    here, once for both files, and not yielded."""
     if "\x00" in text:
         raise ValidationError(f"{name}.csv is not a text file", {name: ["contains NUL"]})
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
@@ -134,8 +132,8 @@ def _rows(name: str, text: str, required: tuple[str, ...]):
             # Line numbers as a spreadsheet shows them: the header is line 1.
             clean = {k: (v or "").strip() for k, v in row.items() if k is not None}
             if any(_has_control(v) for v in clean.values()):
-                yield reader.line_num, {**{c: "" for c in required}, "_control": "1",
-                                        "sourcedId": clean.get("sourcedId", "")}
+                roster.reject(f"{name}.csv", reader.line_num, clean.get("sourcedId") or None,
+                              {"_row": ["contains a control character"]})
                 continue
             yield reader.line_num, clean
     except csv.Error as exc:
@@ -151,8 +149,6 @@ def _read_orgs(rows, roster: Roster) -> dict[str, dict[str, str]]:
     orgs: dict[str, dict[str, str]] = {}
     for line, row in rows:
         problems: dict[str, list[str]] = {}
-        if row.get("_control"):
-            problems["_row"] = ["contains a control character"]
         if not row["sourcedId"]:
             problems["sourcedId"] = ["required"]
         elif row["sourcedId"] in orgs:

@@ -69,11 +69,14 @@ def test_a_file_without_the_member_or_the_columns_is_refused_whole():
 
 
 def test_bad_org_rows_and_control_characters_are_row_errors():
-    orgs = ORGS + "org-bad,active,2026-08-01,,planet,,\n"
+    orgs = ORGS + "org-bad,active,2026-08-01,,planet,,\n" + \
+        "org-bell,active,2026-08-01,Bell\x07 School,school,,org-camino\n"
     users = USERS + "u-011,active,2026-08-01,true,org-camino,teacher,x,,Eve\x07,Bell,,,,,,,,\n"
     roster = camino(orgs=orgs, users=users)
     assert {"file": "orgs.csv", "line": 7, "sourced_id": "org-bad",
             "errors": {"name": ["required"], "type": [
                 "one of department, school, district, local, state, national"]}} in roster.errors
     assert {"file": "users.csv", "line": 16, "sourced_id": "u-011",
+            "errors": {"_row": ["contains a control character"]}} in roster.errors
+    assert {"file": "orgs.csv", "line": 8, "sourced_id": "org-bell",
             "errors": {"_row": ["contains a control character"]}} in roster.errors
