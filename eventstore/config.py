@@ -56,6 +56,27 @@ class Settings:
         )
 
 
+def development_mode() -> bool:
+    """A developer's machine: the development secrets are allowed (never in a deployment)."""
+    return _env("CONSORTIUM_DEV_MODE", "") in ("1", "true", "yes")
+
+
+def secret(name: str, development_secret: str) -> str:
+    """A signing secret from the environment; the built-in development one when unset."""
+    return _env(name, development_secret)
+
+
+def check_secret(name: str, development_secret: str) -> str | None:
+    """Why a process must not start with this secret, or None when it may."""
+    value = secret(name, development_secret)
+    if value == development_secret and not development_mode():
+        return (f"{name} is unset (the development secret would be used); set it, or set "
+                "CONSORTIUM_DEV_MODE=1 on a developer's machine")
+    if len(value) < 32:
+        return f"{name} must be at least 32 characters"
+    return None
+
+
 def amqp_uri() -> str:
     return _env("CONSORTIUM_AMQP_URI", "pyamqp://guest:guest@localhost:5672/")
 

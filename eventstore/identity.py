@@ -11,33 +11,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 from dataclasses import dataclass, field
 
+from .config import check_secret, secret
 from .errors import Forbidden, NotFound, Unauthorized
 
 ROLES = ("admin", "facilitator", "member", "agency", "operator")
 CONTEXT_KEY = "identity"  # travels as the AMQP header nameko.identity
+IDENTITY_SECRET = "CONSORTIUM_IDENTITY_SECRET"
 DEV_IDENTITY_SECRET = "consortium-development-identity-secret-not-for-production"
 
 
 def identity_secret() -> str:
-    return os.environ.get("CONSORTIUM_IDENTITY_SECRET") or DEV_IDENTITY_SECRET
-
-
-def development_mode() -> bool:
-    return os.environ.get("CONSORTIUM_DEV_MODE", "") in ("1", "true", "yes")
+    return secret(IDENTITY_SECRET, DEV_IDENTITY_SECRET)
 
 
 def check_identity_secret() -> str | None:
-    """Why a process must not start with this identity secret, or None when it may."""
-    if identity_secret() == DEV_IDENTITY_SECRET and not development_mode():
-        return ("CONSORTIUM_IDENTITY_SECRET is unset (anyone could sign a caller identity "
-                "with the development secret); set it, or set CONSORTIUM_DEV_MODE=1 on a "
-                "developer's machine")
-    if len(identity_secret()) < 32:
-        return "CONSORTIUM_IDENTITY_SECRET must be at least 32 characters"
-    return None
+    return check_secret(IDENTITY_SECRET, DEV_IDENTITY_SECRET)
 
 
 def _signature(body: str) -> str:

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 import jwt
 
+from eventstore import config
 from eventstore.errors import Unauthorized
-from eventstore.identity import ROLES, Identity, check_identity_secret, development_mode
+from eventstore.identity import ROLES, Identity, check_identity_secret
 
 DEV_SECRET = "consortium-development-secret-do-not-use-in-production"
 
 
 def secret() -> str:
-    return os.environ.get("CONSORTIUM_JWT_SECRET") or DEV_SECRET
+    return config.secret("CONSORTIUM_JWT_SECRET", DEV_SECRET)
 
 
 def check_secret() -> str | None:
-    """Why the gateway must not start with this secret, or None when it may."""
-    if secret() == DEV_SECRET and not development_mode():
-        return ("CONSORTIUM_JWT_SECRET is unset (the development secret would sign tokens); "
-                "set it, or set CONSORTIUM_DEV_MODE=1 on a developer's machine")
-    if len(secret()) < 32:
-        return "CONSORTIUM_JWT_SECRET must be at least 32 characters"
-    return check_identity_secret()
+    """Why the gateway must not start with its secrets, or None when it may."""
+    return config.check_secret("CONSORTIUM_JWT_SECRET", DEV_SECRET) or check_identity_secret()
 
 
 def issue(sub: str, role: str, hubs: list[str], member: str | None = None,

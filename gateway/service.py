@@ -165,6 +165,9 @@ class Gateway:
         if len(raw) > limit:
             raise PayloadTooLarge(f"the body is larger than {limit} bytes")
         if request.mimetype == "multipart/form-data":
+            if not route.uploads:
+                raise ValidationError(f"{route.method} {route.path} takes a JSON body",
+                                      {"_body": ["JSON, not a multipart upload"]})
             body: Any = _form(request, raw)
         elif not raw.strip():
             body = {}

@@ -354,6 +354,9 @@ def test_staff_import_from_oneroster_reports_bad_rows_and_changes_nothing_twice(
     status, _, problem = client.request("POST", path, raw=raw, headers=headers,
                                         token=facilitator)
     assert status == 422 and problem["errors"] == {"users": ["not UTF-8 text"]}
+    raw, headers = multipart({"name": "Uploaded County"}, {})
+    status, _, problem = client.request("POST", "/v1/hubs", raw=raw, headers=headers)
+    assert status == 422 and problem["errors"] == {"_body": ["JSON, not a multipart upload"]}
     other = token("facilitator", ["hub-other-roster"])
     assert client.request("POST", path, {"orgs": orgs.decode(), "users": users.decode()},
                           token=other)[0] == 404
