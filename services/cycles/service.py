@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -154,7 +155,7 @@ class Cycles(dependencies.KernelEntrypoints):
         data = load(schemas.GoalCreate, payload)
         goal = {**data, "due": data["due"].isoformat() if data.get("due") else None}
         return self._on_project(project_id, key, expected_version, ["goal", payload],
-                                lambda p: p.set_goal(data.get("id") or new_id("goal"), goal,
+                                lambda p, _: p.set_goal(data.get("id") or new_id("goal"), goal,
                                                      today()))
 
     @rpc
@@ -163,13 +164,13 @@ class Cycles(dependencies.KernelEntrypoints):
         changes = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in data.items()
                    if k != "reason"}
         return self._on_part(goal_id, "goal", key, ["revise_goal", goal_id, payload],
-                             lambda p: p.revise_goal(goal_id, changes, data["reason"], today()))
+                             lambda p, _: p.revise_goal(goal_id, changes, data["reason"], today()))
 
     @rpc
     def collect_data(self, project_id: str, payload: dict, key: str | None = None) -> dict:
         data = load(schemas.DataCreate, payload)
         return self._on_project(project_id, key, None, ["data", payload],
-                                lambda p: p.collect_data(data.get("id") or new_id("dat"),
+                                lambda p, _: p.collect_data(data.get("id") or new_id("dat"),
                                                          data["method"], data["summary"],
                                                          data.get("source"), data.get("n")))
 
@@ -177,14 +178,14 @@ class Cycles(dependencies.KernelEntrypoints):
     def add_insight(self, project_id: str, payload: dict, key: str | None = None) -> dict:
         data = load(schemas.InsightCreate, payload)
         return self._on_project(project_id, key, None, ["insight", payload],
-                                lambda p: p.add_insight(data.get("id") or new_id("ins"),
+                                lambda p, _: p.add_insight(data.get("id") or new_id("ins"),
                                                         data["text"], data["data_ids"]))
 
     @rpc
     def add_idea(self, project_id: str, payload: dict, key: str | None = None) -> dict:
         data = load(schemas.IdeaCreate, payload)
         return self._on_project(project_id, key, None, ["idea", payload],
-                                lambda p: p.add_idea(data.get("id") or new_id("idea"),
+                                lambda p, _: p.add_idea(data.get("id") or new_id("idea"),
                                                      data["description"], data["source"],
                                                      data.get("source_ref")))
 
@@ -192,7 +193,7 @@ class Cycles(dependencies.KernelEntrypoints):
     def propose_prototype(self, project_id: str, payload: dict, key: str | None = None) -> dict:
         data = load(schemas.PrototypeCreate, payload)
         return self._on_project(project_id, key, None, ["prototype", payload],
-                                lambda p: p.propose_prototype(data.get("id") or new_id("pro"),
+                                lambda p, _: p.propose_prototype(data.get("id") or new_id("pro"),
                                                               data["name"], data["description"],
                                                               data["idea_ids"]))
 
@@ -205,14 +206,14 @@ class Cycles(dependencies.KernelEntrypoints):
             ready = self._prework_ready(session.cur, project.member_id)
             project.advance(data["phase"], ready, data.get("reason"))
         return self._on_project(project_id, key, expected_version, ["phase", payload],
-                                change, with_session=True)
+                                change)
 
     @rpc
     def select_prototype(self, prototype_id: str, payload: dict,
                          key: str | None = None) -> dict:
         data = load(schemas.Selection, payload)
         return self._on_part(prototype_id, "prototype", key, ["select", prototype_id, payload],
-                             lambda p: p.select_prototype(prototype_id, data["criteria"]))
+                             lambda p, _: p.select_prototype(prototype_id, data["criteria"]))
 
     @rpc
     def define_indicator(self, prototype_id: str, payload: dict,
@@ -220,7 +221,7 @@ class Cycles(dependencies.KernelEntrypoints):
         data = load(schemas.IndicatorCreate, payload)
         return self._on_part(prototype_id, "prototype", key,
                              ["indicator", prototype_id, payload],
-                             lambda p: p.define_indicator(data.get("id") or new_id("ind"),
+                             lambda p, _: p.define_indicator(data.get("id") or new_id("ind"),
                                                           prototype_id, data))
 
     @rpc
@@ -229,7 +230,7 @@ class Cycles(dependencies.KernelEntrypoints):
         plan = {k: (v.isoformat() if isinstance(v, date) else v)
                 for k, v in data["plan"].items()}
         return self._on_part(prototype_id, "prototype", key, ["cycle", prototype_id, payload],
-                             lambda p: p.start_cycle(data.get("id") or new_id("cyc"),
+                             lambda p, _: p.start_cycle(data.get("id") or new_id("cyc"),
                                                      prototype_id, plan, data["prediction"]))
 
     @rpc
@@ -237,13 +238,13 @@ class Cycles(dependencies.KernelEntrypoints):
                         key: str | None = None) -> dict:
         data = load(schemas.Sharing, payload)
         return self._on_part(prototype_id, "prototype", key, ["share", prototype_id, payload],
-                             lambda p: p.share_prototype(prototype_id, data["summary"]))
+                             lambda p, _: p.share_prototype(prototype_id, data["summary"]))
 
     @rpc
     def record_measurement(self, cycle_id: str, payload: dict, key: str | None = None) -> dict:
         data = load(schemas.MeasurementCreate, payload)
         return self._on_part(cycle_id, "cycle", key, ["measure", cycle_id, payload],
-                             lambda p: p.record_measurement(
+                             lambda p, _: p.record_measurement(
                                  cycle_id, data["indicator_id"], data["value"], data["n"],
                                  data["on"].isoformat(), data.get("note")))
 
@@ -251,7 +252,7 @@ class Cycles(dependencies.KernelEntrypoints):
     def complete_cycle(self, cycle_id: str, payload: dict, key: str | None = None) -> dict:
         data = load(schemas.Completion, payload)
         return self._on_part(cycle_id, "cycle", key, ["complete", cycle_id, payload],
-                             lambda p: p.complete_cycle(cycle_id, data["findings"],
+                             lambda p, _: p.complete_cycle(cycle_id, data["findings"],
                                                         data["decision"]))
 
     # -- run charts and progress ---------------------------------------------------------------
@@ -309,27 +310,28 @@ class Cycles(dependencies.KernelEntrypoints):
     # -- helpers -------------------------------------------------------------------------------
 
     def _on_project(self, project_id: str, key: str | None, expected_version: int | None,
-                    request: list, change, with_session: bool = False) -> dict:
+                    request: list, change: Callable[[Project, Session], Any]) -> dict:
+        """Load the project for the caller, ``change(project, session)``, save: every command
+        on a project, whether it names the project or one of its parts."""
         caller = self.caller()
 
         def run(session: Session) -> dict:
             project = self.load(session, Project, project_id, "project")
             caller.require_project_write(project.hub_id, project.member_id, "project")
-            change(project, session) if with_session else change(project)
+            change(project, session)
             session.save(project, expected_version)
             return _project_view(project)
         return self.kernel.command(caller, run, key, [project_id, *request])
 
     def _on_part(self, part_id: str, kind: str, key: str | None, request: list,
-                 change) -> dict:
+                 change: Callable[[Project, Session], Any]) -> dict:
         with self.kernel.reading(self.caller()) as cur:
-            cur.execute("SELECT project_id, hub_id FROM parts_view WHERE id = %s AND kind = %s",
+            cur.execute("SELECT project_id FROM parts_view WHERE id = %s AND kind = %s",
                         (part_id, kind))
             row = cur.fetchone()
         what = {"cycle": "test cycle"}.get(kind, kind)
         if row is None:
             raise NotFound(f"no {what} {part_id}")
-        self.caller().require_read(row[1], what)
         return self._on_project(row[0], key, None, request, change)
 
     def _member(self, member_id: str) -> dict:
