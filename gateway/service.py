@@ -3,7 +3,6 @@ services by RPC; it owns no domain data. Every route comes from gateway/routes.p
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -161,14 +160,15 @@ class Gateway:
         if (request.content_length or 0) > limit:
             _discard(request)
             raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-        raw = request.get_data(cache=False)
+        uploaded = request.mimetype == "multipart/form-data"
+        raw = request.get_data(cache=uploaded)   # kept for the form parser
         if len(raw) > limit:
             raise PayloadTooLarge(f"the body is larger than {limit} bytes")
-        if request.mimetype == "multipart/form-data":
+        if uploaded:
             if not route.uploads:
                 raise ValidationError(f"{route.method} {route.path} takes a JSON body",
                                       {"_body": ["JSON, not a multipart upload"]})
-            body: Any = _form(request, raw)
+            body: Any = _form(request)
         elif not raw.strip():
             body = {}
         else:
@@ -222,20 +222,18 @@ def _discard(request: Request) -> None:
             pass
 
 
-def _form(request: Request, raw: bytes) -> dict[str, Any]:
+def _form(request: Request) -> dict[str, Any]:
     """A multipart upload (files such as orgs.csv, users.csv) as the JSON body it stands for:
-    each file's text under its field name, plain fields as strings or booleans."""
-    form = Request.from_values(input_stream=io.BytesIO(raw),
-                               content_length=len(raw),
-                               content_type=request.headers.get("Content-Type"))
+    each file's text under its field name, plain fields as strings or booleans. werkzeug
+    parses the body already read (and size-checked) by ``_body``."""
     body: dict[str, Any] = {}
-    for name, upload in form.files.items():
+    for name, upload in request.files.items():
         try:
             body[name] = upload.read().decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValidationError(f"{name} is not UTF-8 text",
                                   {name: ["not UTF-8 text"]}) from None
-    for name, value in form.form.items():
+    for name, value in request.form.items():
         body[name] = {"true": True, "false": False}.get(value.lower(), value)
     return body
 
