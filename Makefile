@@ -25,8 +25,7 @@ test: bootstrap lint  ## lint, types, and the whole test suite against real Post
 
 lint:
 	@$(VENV)/bin/ruff check .
-	@$(VENV)/bin/mypy eventstore services/membership/domain.py services/membership/oneroster.py \
-	    services/cycles/domain.py services/cycles/runchart.py
+	@$(VENV)/bin/mypy eventstore services gateway
 
 unit:  ## the fast tests only (no servers)
 	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)

@@ -33,6 +33,7 @@ from eventstore.db import Database, connect  # noqa: E402
 from eventstore.migrate import migrate  # noqa: E402
 from eventstore.projections import ProjectionRunner  # noqa: E402
 from eventstore.provision import drop_database, ensure_database  # noqa: E402
+from eventstore.store import EventStore  # noqa: E402
 from services.cycles.domain import Problem, Project  # noqa: E402
 from services.cycles.projections import PROJECTIONS  # noqa: E402
 
@@ -169,7 +170,7 @@ def main() -> int:
             cur.execute("SELECT type, count(*) FROM events GROUP BY type ORDER BY 2 DESC")
             mix = cur.fetchall()
         print("mix: " + ", ".join(f"{t} {n}" for t, n in mix))
-        runner = ProjectionRunner(db, "cycles", PROJECTIONS)
+        runner = ProjectionRunner(db, EventStore(db, "cycles"), PROJECTIONS)
         started = time.perf_counter()
         count = runner.rebuild(*PROJECTIONS)
         elapsed = time.perf_counter() - started

@@ -1,36 +1,62 @@
 """Demo consortium for `make up`: the El Dorado network (13 real members) and a smaller second
-county, with people and roles. Idempotent: every command carries an idempotency key, so a
-second run changes nothing. Prints tokens for trying the API."""
+county, with people and roles. Loaded through the public HTTP API as a county office's client
+would, every write with an Idempotency-Key, so a second run changes nothing. Prints tokens for
+trying the API."""
 
 from __future__ import annotations
 
 import csv
+import json
+import os
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
-from nameko.standalone.rpc import ClusterRpcProxy
-
-from eventstore.config import amqp_uri
-from eventstore.identity import Identity
 from gateway.auth import issue
 
 DATA = Path(__file__).resolve().parent / "data" / "el-dorado-members.csv"
-ADMIN = Identity(sub="demo-loader", role="admin", hubs=("*",))
+
+class Api:
+    """The gateway, as an admin of the consortium."""
+
+    def __init__(self, port: str) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+        self.token = issue("demo-loader", "admin", ["*"], ttl_seconds=3600)
+
+    def call(self, method: str, path: str, body: Any = None, key: str | None = None) -> Any:
+        request = urllib.request.Request(
+            self.base + path, method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self.token}",
+                     "Content-Type": "application/json",
+                     **({"Idempotency-Key": key} if key else {})})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as err:
+            raise SystemExit(f"demo: {method} {path} answered {err.code}: "
+                             f"{err.read().decode(errors='replace')}") from None
+
+    def post(self, path: str, body: Any, key: str) -> Any:
+        return self.call("POST", path, body, key)
 GROUPS = ("central_office", "principals", "teachers", "support_staff")
 SECOND_HUB = [("Alpine Unified", "district", "K-12", 89), ("Bear Valley Elementary",
               "district", "K-8", 46), ("Markleeville Charter", "charter", "K-8", 23)]
 
 
-def load(rpc) -> dict[str, str]:
-    m = rpc.membership
-    m.register_hub({"id": "el-dorado", "name": "El Dorado County Office of Education",
-                    "state": "CA", "county_code": "09",
-                    "facilitator_org": "Rural Schools Improvement Partners"}, key="hub-el-dorado")
-    m.hand_over_facilitation("el-dorado", {"stage": "co_facilitation"}, key="handover-1")
-    m.register_hub({"id": "alpine", "name": "Alpine County Office of Education", "state": "CA",
-                    "county_code": "02", "facilitator_org": "Rural Schools Improvement Partners"},
-                   key="hub-alpine")
+def load(api: Api) -> dict[str, str]:
+    api.post("/v1/hubs", {"id": "el-dorado", "name": "El Dorado County Office of Education",
+                          "state": "CA", "county_code": "09",
+                          "facilitator_org": "Rural Schools Improvement Partners"},
+             "hub-el-dorado")
+    api.post("/v1/hubs/el-dorado/facilitation", {"stage": "co_facilitation"}, "handover-1")
+    api.post("/v1/hubs", {"id": "alpine", "name": "Alpine County Office of Education",
+                          "state": "CA", "county_code": "02",
+                          "facilitator_org": "Rural Schools Improvement Partners"},
+             "hub-alpine")
     with open(DATA) as f:
         rows = [(r["name"], r["kind"], r["grade_span"], int(r["enrollment"]))
                 for r in csv.DictReader(f)]
@@ -39,33 +65,32 @@ def load(rpc) -> dict[str, str]:
         for n, (name, kind, span, enrollment) in enumerate(members):
             member_id = f"{hub}-{n + 1:02d}"
             first_member = first_member or member_id
-            m.enroll_member(hub, {"id": member_id, "name": name, "kind": kind,
-                                  "grade_span": span, "enrollment": enrollment},
-                            key=f"enroll-{member_id}")
+            api.post(f"/v1/hubs/{hub}/members",
+                     {"id": member_id, "name": name, "kind": kind, "grade_span": span,
+                      "enrollment": enrollment}, f"enroll-{member_id}")
             roles = [("sponsor", None), ("driver", None)]
             if enrollment >= 100:   # the smallest districts cannot staff every group
                 roles += [("design_team", g) for g in GROUPS]
             for role, group in roles:
                 person_id = f"{member_id}-{group or role}".replace("_", "-")
-                m.add_person(hub, {"id": person_id,
-                                   "name": f"{(group or role).replace('_', ' ').title()} "
-                                           f"of {name}",
-                                   "email": f"{person_id}@example.org"},
-                             key=f"person-{person_id}")
-                m.assign_role(member_id, {"person_id": person_id, "role": role,
-                                          "represents": group}, key=f"role-{person_id}")
+                api.post(f"/v1/hubs/{hub}/people",
+                         {"id": person_id,
+                          "name": f"{(group or role).replace('_', ' ').title()} of {name}",
+                          "email": f"{person_id}@example.org"}, f"person-{person_id}")
+                api.post(f"/v1/members/{member_id}/roles",
+                         {"person_id": person_id, "role": role, "represents": group},
+                         f"role-{person_id}")
             if n % 3 != 2:
-                m.complete_onboarding(member_id, key=f"onboard-{member_id}")
+                api.post(f"/v1/members/{member_id}/onboarding", {}, f"onboard-{member_id}")
     return {"first_member": first_member}
 
 
 MATH_WEEKS = [38, 41, 40, 43, 45, 44, 52, 55, 54, 58, 57, 60]
 
 
-def load_cycles(rpc) -> None:
+def load_cycles(api: Api) -> None:
     """Two problems of practice in El Dorado; Buckeye Union works math through two test cycles
     of number talks (so its run chart has a story), Camino Union has adopted attendance."""
-    c = rpc.cycles
     for pid, title, statement, source, finding in (
             ("el-dorado-math", "Persistence in upper-elementary math",
              "Too few grade 3-5 students persist with multi-step math problems",
@@ -73,13 +98,13 @@ def load_cycles(rpc) -> None:
             ("el-dorado-attendance", "Chronic absence in small schools",
              "Chronic absence is rising in the network's smallest schools",
              "DataQuest 2016-17", "chronic absence above 12% in five members")):
-        c.draft_problem("el-dorado", {
+        api.post("/v1/hubs/el-dorado/problems", {
             "id": pid, "title": title, "statement": statement,
             "supporting_data": [{"source": source, "finding": finding}],
             "selection_criteria": ["shared by most members", "within the schools' control"]},
-            key=f"problem-{pid}")
-        c.ratify_problem(pid, {"on": "2017-09-14", "votes_for": 12, "votes_against": 1},
-                         key=f"ratify-{pid}")
+            f"problem-{pid}")
+        api.post(f"/v1/problems/{pid}/ratification",
+                 {"on": "2017-09-14", "votes_for": 12, "votes_against": 1}, f"ratify-{pid}")
     goals = [{"id": "{}-impact", "kind": "impact",
               "statement": "Grade 3-5 students meeting the math standard rises",
               "measure": "CAASPP math met or exceeded", "unit": "%", "baseline": 31,
@@ -91,15 +116,18 @@ def load_cycles(rpc) -> None:
     for member, problem in (("el-dorado-01", "el-dorado-math"),
                             ("el-dorado-02", "el-dorado-attendance")):
         project = f"{member}-project"
-        c.open_project(member, {"id": project, "problem_id": problem}, key=f"adopt-{member}")
+        api.post(f"/v1/members/{member}/projects", {"id": project, "problem_id": problem},
+                 f"adopt-{member}")
         for goal in goals:
-            c.set_goal(project, {**goal, "id": goal["id"].format(project)},
-                       key=f"goal-{goal['id'].format(project)}")
+            api.post(f"/v1/projects/{project}/goals", {**goal, "id": goal["id"].format(project)},
+                     f"goal-{goal['id'].format(project)}")
     project = "el-dorado-01-project"
     # Cycles hears of Buckeye's completed pre-work from membership's events.
     deadline = time.monotonic() + 30
-    while c.get_project(project)["exit_criteria_missing"] and \
-            c.get_project(project)["phase"] is None and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        state = api.call("GET", f"/v1/projects/{project}")
+        if state["phase"] is not None or not state["exit_criteria_missing"]:
+            break
         time.sleep(0.2)
     steps = [
         ("phase", project, {"phase": "discover"}),
@@ -123,38 +151,38 @@ def load_cycles(rpc) -> None:
             "target": 60}),
         ("phase", project, {"phase": "test"}),
     ]
-    calls = {"phase": c.change_phase, "data": c.collect_data, "insight": c.add_insight,
-             "idea": c.add_idea, "prototype": c.propose_prototype,
-             "select": c.select_prototype, "indicator": c.define_indicator}
+    paths = {"phase": "/v1/projects/{}/phase", "data": "/v1/projects/{}/data",
+             "insight": "/v1/projects/{}/insights", "idea": "/v1/projects/{}/ideas",
+             "prototype": "/v1/projects/{}/prototypes",
+             "select": "/v1/prototypes/{}/selection",
+             "indicator": "/v1/prototypes/{}/indicators"}
     for n, (what, target, body) in enumerate(steps):
-        calls[what](target, body, key=f"buckeye-step-{n}")
+        api.post(paths[what].format(target), body, f"buckeye-step-{n}")
     for number, weeks in ((1, MATH_WEEKS[:6]), (2, MATH_WEEKS[6:])):
         cycle = f"buckeye-cycle-{number}"
-        c.start_cycle("buckeye-prototype", {
+        api.post("/v1/prototypes/buckeye-prototype/cycles", {
             "id": cycle, "prediction": "persistence rises above 50%",
             "plan": {"who": "grade 4 teachers", "starts": f"2017-1{number - 1}-02",
                      "ends": f"2017-1{number - 1}-28", "how": "exit tickets twice a week"}},
-            key=f"start-{cycle}")
+            f"start-{cycle}")
         for day, value in enumerate(weeks, start=1):
-            c.record_measurement(cycle, {"indicator_id": "buckeye-persistence",
-                                         "value": value, "n": 24,
-                                         "on": f"2017-1{number - 1}-{day * 4:02d}"},
-                                 key=f"measure-{cycle}-{day}")
-        c.complete_cycle(cycle, {"findings": "persistence rose where the routine held",
-                                 "decision": "adapt" if number == 1 else "adopt"},
-                         key=f"complete-{cycle}")
+            api.post(f"/v1/cycles/{cycle}/measurements",
+                     {"indicator_id": "buckeye-persistence", "value": value, "n": 24,
+                      "on": f"2017-1{number - 1}-{day * 4:02d}"}, f"measure-{cycle}-{day}")
+        api.post(f"/v1/cycles/{cycle}/completion",
+                 {"findings": "persistence rose where the routine held",
+                  "decision": "adapt" if number == 1 else "adopt"}, f"complete-{cycle}")
         if number == 1:
-            c.change_phase(project, {"phase": "prototype",
-                                     "reason": "shorter sessions with visuals"},
-                           key="buckeye-revise")
-            c.change_phase(project, {"phase": "test"}, key="buckeye-retest")
+            api.post(f"/v1/projects/{project}/phase",
+                     {"phase": "prototype", "reason": "shorter sessions with visuals"},
+                     "buckeye-revise")
+            api.post(f"/v1/projects/{project}/phase", {"phase": "test"}, "buckeye-retest")
 
 
 def main() -> int:
-    with ClusterRpcProxy({"AMQP_URI": amqp_uri()}, timeout=30,
-                         context_data={"identity": ADMIN.to_header()}) as rpc:
-        facts = load(rpc)
-        load_cycles(rpc)
+    api = Api(os.environ.get("CONSORTIUM_HTTP_PORT", "8000"))
+    facts = load(api)
+    load_cycles(api)
     tokens = {
         "admin": issue("demo-admin", "admin", ["*"]),
         "facilitator (El Dorado)": issue("demo-facilitator-eldorado", "facilitator",

@@ -1,20 +1,6 @@
-"""The shared kernel: event store, aggregates, relay, consumers, projections, metrics, config."""
+"""The shared kernel: event store, aggregates, relay, consumers, projections, metrics, config.
 
-from .aggregate import Aggregate, Repository, applies
-from .errors import (
-    Conflict,
-    ConsortiumError,
-    Forbidden,
-    NotFound,
-    PreconditionFailed,
-    ValidationError,
-    WrongExpectedVersion,
-)
-from .events import NewEvent, RecordedEvent, Upcasters
-from .store import START, AppendResult, EventStore
-
-__all__ = [
-    "START", "Aggregate", "AppendResult", "Conflict", "ConsortiumError", "EventStore",
-    "Forbidden", "NewEvent", "NotFound", "PreconditionFailed", "RecordedEvent", "Repository",
-    "Upcasters", "ValidationError", "WrongExpectedVersion", "applies",
-]
+Import the module you need (``eventstore.aggregate``, ``eventstore.store``, ...): this package
+imports nothing itself, so a domain module that imports ``eventstore.aggregate`` loads no
+database or broker driver.
+"""

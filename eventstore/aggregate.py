@@ -2,19 +2,17 @@
 
 A command method checks the invariants and calls ``self.record(type, **data)``; ``record``
 applies the event at once through the ``@applies`` method of its type, so the state and the
-recorded events cannot drift apart. Loading replays the same ``@applies`` methods. No I/O here:
-the ``Repository`` (below) and the services do that.
+recorded events cannot drift apart. Loading replays the same ``@applies`` methods. No I/O here
+(``eventstore.repository`` loads and saves): domain modules import this one and nothing that
+reaches a database or a broker.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
-from .errors import StreamNotFound
 from .events import NewEvent, RecordedEvent
-from .store import AppendResult, EventStore, Snapshot
 
 A = TypeVar("A", bound="Aggregate")
 Applier = Callable[[Any, dict[str, Any]], None]
@@ -30,6 +28,8 @@ def applies(event_type: str) -> Callable[[Applier], Applier]:
 
 class Aggregate:
     stream_type: ClassVar[str] = ""
+    # What the domain calls it, for messages ("no problem of practice pop-7"); stream_type if "".
+    noun: ClassVar[str] = ""
     # How many events between snapshots; 0 keeps no snapshots.
     snapshot_every: ClassVar[int] = 0
     _appliers: ClassVar[dict[str, Applier]] = {}
@@ -45,6 +45,8 @@ class Aggregate:
         cls._appliers = appliers
         if not cls.stream_type:
             cls.stream_type = cls.__name__.lower()
+        if not cls.noun:
+            cls.noun = cls.stream_type
 
     def __init__(self, id: str) -> None:  # noqa: A002 - the domain's word
         self.id = id
@@ -78,51 +80,3 @@ class Aggregate:
 
     def restore_state(self, state: dict[str, Any]) -> None:
         vars(self).update(state)
-
-
-class Repository:
-    """Loads aggregates from the store (snapshot + newer events) and saves their new events."""
-
-    def __init__(self, store: EventStore, aggregate: type[A]) -> None:
-        self.store = store
-        self.aggregate = aggregate
-
-    def load(self, id: str, cur: Any = None) -> Any:  # noqa: A002
-        instance = self.create(id)
-        if self.aggregate.snapshot_every:
-            snap = self.store.load_snapshot(id, cur)
-            if snap is not None:
-                instance.restore_state(snap.state)
-                instance.version = snap.version
-        for event in self.store.read_stream(id, instance.version, cur):
-            instance.replay(event)
-        if instance.version == 0:
-            raise StreamNotFound(f"no {self.aggregate.stream_type} {id!r}", stream_id=id)
-        return instance
-
-    def create(self, id: str) -> Any:  # noqa: A002
-        return self.aggregate(id)
-
-    @staticmethod
-    def stamp(instance: Aggregate, metadata: dict[str, Any] | None = None) -> list[NewEvent]:
-        """Give the pending events their ids, hub and metadata, once, before they are saved."""
-        instance.pending = [
-            NewEvent(e.type, e.data, e.schema_version, e.hub_id or instance.hub_id,
-                     {**(metadata or {}), **e.metadata}, e.event_id or str(uuid.uuid4()))
-            for e in instance.pending]
-        return instance.pending
-
-    def save(self, instance: Aggregate, *, metadata: dict[str, Any] | None = None,
-             idempotency_key: str | None = None, response: Any = None,
-             cur: Any = None) -> AppendResult:
-        events = self.stamp(instance, metadata)
-        expected = instance.version
-        result = self.store.append(instance.id, instance.stream_type, expected, events,
-                                   idempotency_key=idempotency_key, response=response, cur=cur)
-        instance.pending = []
-        instance.version = result.version
-        every = self.aggregate.snapshot_every
-        if every and not result.replayed and result.version // every > expected // every:
-            self.store.save_snapshot(Snapshot(instance.id, instance.stream_type,
-                                              result.version, instance.snapshot_state()), cur)
-        return result

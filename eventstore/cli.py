@@ -80,7 +80,9 @@ def cmd_dead_letters(args) -> int:
 
 def cmd_projections(args) -> int:
     from .db import Database
+    from .events import upcasters_of
     from .projections import ProjectionRunner, load_projections
+    from .store import EventStore
     settings = _settings(args)
     projections = load_projections(args.module or f"services.{args.service}.projections")
     if args.name:
@@ -88,8 +90,9 @@ def cmd_projections(args) -> int:
         if not projections:
             print(f"no projection named {args.name!r}", file=sys.stderr)
             return 2
-    runner = ProjectionRunner(Database(settings.database_url, size=2), settings.service,
-                              projections)
+    db = Database(settings.database_url, size=2)
+    store = EventStore(db, settings.service, upcasters_of(f"services.{settings.service}"))
+    runner = ProjectionRunner(db, store, projections)
     count = runner.rebuild(*projections)
     print(f"{', '.join(p.name for p in projections)}: rebuilt from {count} events")
     return 0

@@ -1,109 +1,273 @@
-"""A command's unit of work: load aggregates, decide, append, update inline projections and
-record the idempotency key, all in one transaction.
+"""Units of work: a command, or a handled event, as one transaction.
 
-    def enroll_member(self, hub_id, data, key):
-        def run(session):
-            member = session.create(Member, new_id())
-            member.enroll(hub_id, ...)
-            session.save(member)
-            return member_view(member)
-        return self.kernel.command(self.caller(), run, key=key, request=[hub_id, data])
+A unit of work loads aggregates, lets them decide, appends their events, applies the inline
+projections and the read-model writes that go with them, and records what makes it happen once
+(an idempotency key for a command, an inbox row for an event), all in one transaction: either
+everything it did is committed, or nothing is.
 
-Either everything the command did is committed, or nothing is.
+    runner.command(caller, locate, decide, view, key=..., request=..., expected_version=...)
+    runner.handle(consumer, event, work)
+
+Rules the runner keeps, so services need not:
+- The caller's access is checked (``locate``) before anything else, a recorded response for an
+  Idempotency-Key included: a key never answers a caller who may not see the object.
+- A command without If-Match asked for no concurrency check: when a stream it read moves
+  before it commits, it is decided again on the new state (a bounded number of times, with
+  jitter); only a retried decision that is refused reaches the client. With If-Match, a stale
+  target is 412.
+- Every load of a unit of work happens before its first write (saves and read-model writes run
+  at the end, in ``Session.flush``), so the transaction id that orders its events in the log
+  is taken after it read the streams it appends to (docs/decisions/001-log-ordering.md).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import random
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import psycopg2.errors
 
-from .aggregate import Aggregate, Repository
-from .errors import Conflict, ValidationError
+from . import metrics
+from .aggregate import Aggregate
+from .errors import Conflict, NotFound, PreconditionFailed, WrongExpectedVersion
 from .events import RecordedEvent
 from .identity import Identity
 from .projections import Projection
+from .repository import Repository
 from .store import EventStore
 
 A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+
+log = logging.getLogger("eventstore.commands")
+
+# How often a command is decided again after a concurrent write moved a stream it read. Eight
+# writers of one stream all get through within this many rounds (tests/integration).
+ATTEMPTS = 10
+BACKOFF_SECONDS = 0.004
+BACKOFF_MAX_SECONDS = 0.2
 
 
 def fingerprint(request: Any) -> str:
-    canonical = json.dumps(request, sort_keys=True, default=str)
+    """What makes two requests under one Idempotency-Key 'the same': the command and its
+    arguments as sent."""
+    canonical = json.dumps(request, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def scoped_key(caller: Identity, key: str) -> str:
+    """An Idempotency-Key belongs to the token's subject; as a JSON pair, no two (subject, key)
+    pairs spell alike."""
+    return json.dumps([caller.sub, key], separators=(",", ":"))
+
+
 class Session:
+    """The aggregates and read-model writes of one unit of work.
+
+    ``load`` and ``create`` track aggregates (one instance per id); ``flush`` saves every
+    tracked aggregate with new events, applies the inline projections, then runs the writes
+    queued with ``after_save``. ``read_model`` is the service's read model on this
+    transaction; ``cur`` the transaction's cursor.
+    """
+
     def __init__(self, store: EventStore, cur: Any, caller: Identity,
-                 inline: list[Projection]) -> None:
+                 inline: list[Projection], read_model: Any = None,
+                 metadata: dict[str, Any] | None = None) -> None:
         self.store = store
         self.cur = cur
         self.caller = caller
         self.inline = inline
+        self.read_model = read_model
+        self.metadata = {**caller.metadata(), **(metadata or {})}
         self.positions: list[int] = []
+        self._tracked: dict[str, Aggregate] = {}
+        self._created: set[str] = set()
+        self._after_save: list[Callable[[], Any]] = []
 
     def load(self, aggregate: type[A], id: str) -> A:  # noqa: A002
-        return Repository(self.store, aggregate).load(id, self.cur)
+        """The aggregate, or NotFound (also for a stream of another type)."""
+        known = self._tracked.get(id)
+        if known is not None:
+            if not isinstance(known, aggregate):
+                raise NotFound(f"no {aggregate.noun} {id}")
+            return known
+        instance = Repository(self.store, aggregate).load(id, self.cur)
+        self._tracked[id] = instance
+        return instance
+
+    def find(self, aggregate: type[A], id: str) -> A | None:  # noqa: A002
+        """The aggregate, or None when there is none."""
+        try:
+            return self.load(aggregate, id)
+        except NotFound:
+            return None
 
     def create(self, aggregate: type[A], id: str) -> A:  # noqa: A002
-        return aggregate(id)
+        """A new aggregate; saving it is refused if the id is taken."""
+        if id in self._tracked:
+            raise Conflict(f"{aggregate.noun} {id} exists already")
+        instance = aggregate(id)
+        self._tracked[id] = instance
+        self._created.add(id)
+        return instance
 
-    def save(self, instance: Aggregate, expected_version: int | None = None) -> int:
-        """Append the aggregate's new events; ``expected_version`` is the client's If-Match."""
-        if expected_version is not None and expected_version != instance.version:
-            from .errors import PreconditionFailed
-            raise PreconditionFailed(
-                f"{instance.stream_type} {instance.id} is at version {instance.version}, "
-                f"not {expected_version}", current_version=instance.version)
+    def after_save(self, write: Callable[[], Any]) -> None:
+        """Run ``write()`` after the events are saved: writes of tables that are not
+        projections (personal data) wait until every load is done."""
+        self._after_save.append(write)
+
+    def flush(self) -> None:
+        for instance in list(self._tracked.values()):
+            if instance.pending:
+                self._save(instance)
+        writes, self._after_save = self._after_save, []
+        for write in writes:
+            write()
+
+    def _save(self, instance: Aggregate) -> None:
         repository = Repository(self.store, type(instance))
-        pending = repository.stamp(instance, self.caller.metadata())
-        if not pending:
-            return instance.version
+        pending = repository.stamp(instance, self.metadata)
         start_version = instance.version
-        result = repository.save(instance, cur=self.cur)
+        try:
+            result = repository.save(instance, cur=self.cur)
+        except WrongExpectedVersion:
+            if instance.id in self._created:
+                # An id a client chose, taken already: nothing in the answer says by what.
+                raise Conflict(f"{type(instance).noun} {instance.id} exists already; "
+                               "choose another id") from None
+            raise
         self.positions.extend(result.positions)
         if self.inline:
             now = datetime.now(UTC)
-            for offset, (event, position) in enumerate(zip(pending, result.positions,
-                                                            strict=True), start=1):
-                recorded = RecordedEvent(position, 0, event.event_id, instance.id,
-                                         instance.stream_type, start_version + offset,
-                                         event.type, event.schema_version, event.hub_id,
-                                         event.data, event.metadata, now)
-                for projection in self.inline:
-                    projection.apply(self.cur, recorded)
-        return result.version
+            events = [RecordedEvent(position, 0, event.event_id, instance.id,
+                                    instance.stream_type, start_version + offset, event.type,
+                                    event.schema_version, event.hub_id, event.data,
+                                    event.metadata, now)
+                      for offset, (event, position) in enumerate(
+                          zip(pending, result.positions, strict=True), start=1)]
+            for projection in self.inline:
+                projection.apply_batch(self.cur, events)
 
 
-def run_command(db: Any, store: EventStore, inline: list[Projection], caller: Identity,
-                run: Callable[[Session], Any], key: str | None = None,
-                request: Any = None) -> Any:
-    """Run ``run(session)`` in one transaction; with ``key``, at most once per key."""
-    if key is not None:
-        if not isinstance(key, str) or not 0 < len(key) <= 200:
-            raise ValidationError("Idempotency-Key must be 1 to 200 characters",
-                                  {"Idempotency-Key": ["1 to 200 characters"]})
-        scoped = f"{caller.sub}:{key}"
-        print_ = fingerprint(request)
-        earlier = store.command_result(scoped, print_)
-        if earlier is not None:
-            return earlier
-    try:
-        with db.transaction() as cur:
-            session = Session(store, cur, caller, inline)
-            response = run(session)
-            if key is not None:
-                store.record_command(scoped, print_, response, cur)
-    except psycopg2.errors.UniqueViolation as exc:
-        if key is not None and exc.diag.constraint_name == "idempotency_keys_pkey":
-            # The same request raced us and won; answer as it did.
-            return store.command_result(scoped, print_)
-        # A read model's uniqueness (one project per member and problem, …) refused a write
-        # that raced another command past the aggregate's own check.
-        raise Conflict("a concurrent change made this one impossible; read again and retry",
-                       constraint=exc.diag.constraint_name) from None
-    return response
+@dataclass(frozen=True)
+class _Replayed:
+    response: Any
+
+
+class _Duplicate(Exception):
+    """A concurrent delivery of the same event committed first."""
+
+
+class UnitOfWork:
+    """Runs commands and handled events of one service, each in one transaction."""
+
+    def __init__(self, db: Any, store: EventStore, inline: list[Projection],
+                 read_model: Callable[[Any, Identity], Any] | None = None,
+                 attempts: int = ATTEMPTS) -> None:
+        self.db = db
+        self.store = store
+        self.inline = inline
+        self.read_model = read_model
+        self.attempts = attempts
+
+    def command(self, caller: Identity, locate: Callable[[Session], T],
+                decide: Callable[[T, Session], Any], view: Callable[[Any, Session], Any],
+                *, key: str | None = None, request: Any = None,
+                expected_version: int | None = None) -> Any:
+        """``locate`` loads what the command is about and checks the caller may change it;
+        ``decide`` lets the domain decide; ``view`` is the answer. With ``key``, at most once
+        per (caller, key): the same request again answers as the first did."""
+        scoped = scoped_key(caller, key) if key is not None else None
+        print_ = fingerprint(request) if key is not None else ""
+
+        def attempt(session: Session) -> Any:
+            target = locate(session)
+            if scoped is not None:
+                earlier = self.store.recorded(scoped, print_, session.cur)
+                if earlier is not None:
+                    return _Replayed(earlier)
+            if expected_version is not None:
+                version = getattr(target, "version", None)
+                if version != expected_version:
+                    raise PreconditionFailed(
+                        f"{getattr(target, 'noun', 'object')} {getattr(target, 'id', '')} is at "
+                        f"version {version}, not {expected_version}", current_version=version)
+            result = decide(target, session)
+            session.flush()
+            response = view(result, session)
+            if scoped is not None:
+                self.store.record(scoped, print_, response, session.cur)
+            return response
+
+        outcome = self._retrying(caller, attempt, conditional=expected_version is not None)
+        return outcome.response if isinstance(outcome, _Replayed) else outcome
+
+    def handle(self, consumer: str, source: str, event: RecordedEvent, caller: Identity,
+               work: Callable[[Session], Any]) -> bool:
+        """Apply ``work`` for ``event`` once per consumer, however often it is delivered: the
+        inbox row commits with the effect. True if applied now, False if it was before."""
+        metadata = {"causation_id": event.event_id,
+                    "correlation_id": event.metadata.get("correlation_id") or event.event_id}
+
+        def attempt(session: Session) -> bool:
+            session.cur.execute("SELECT 1 FROM inbox WHERE consumer = %s AND event_id = %s",
+                                (consumer, event.event_id))
+            if session.cur.fetchone() is not None:
+                return False
+            work(session)
+            session.flush()
+            session.cur.execute("""INSERT INTO inbox (consumer, event_id, source)
+                                   VALUES (%s, %s, %s) ON CONFLICT DO NOTHING""",
+                                (consumer, event.event_id, source))
+            if session.cur.rowcount == 0:
+                raise _Duplicate()
+            return True
+
+        try:
+            applied = self._retrying(caller, attempt, conditional=False, metadata=metadata)
+        except _Duplicate:
+            applied = False
+        except Exception:
+            metrics.CONSUMER_HANDLED.labels(consumer, "failed").inc()
+            raise
+        metrics.CONSUMER_HANDLED.labels(consumer, "handled" if applied else "duplicate").inc()
+        return bool(applied)
+
+    def _retrying(self, caller: Identity, attempt: Callable[[Session], Any], *,
+                  conditional: bool, metadata: dict[str, Any] | None = None) -> Any:
+        refused_by_read_model = 0
+        for n in range(1, self.attempts + 1):
+            try:
+                with self.db.transaction() as cur:
+                    read_model = self.read_model(cur, caller) if self.read_model else None
+                    return attempt(Session(self.store, cur, caller, self.inline, read_model,
+                                           metadata))
+            except WrongExpectedVersion as exc:
+                if conditional:
+                    raise PreconditionFailed(
+                        f"{exc.stream_id} changed while this request was decided; read it "
+                        "again", current_version=exc.actual) from None
+                if n == self.attempts:
+                    raise Conflict(f"{exc.stream_id} is changing too often to decide this "
+                                   "request; retry it") from None
+            except psycopg2.errors.UniqueViolation as exc:
+                constraint = exc.diag.constraint_name
+                # The same Idempotency-Key won a race: the next round answers as it did. A
+                # read model's uniqueness (one project per member and problem) refused a write
+                # that raced another past the domain's check: decided once more, the domain
+                # sees the winner and says why; refused twice, it is a conflict.
+                if constraint != "idempotency_keys_pkey":
+                    refused_by_read_model += 1
+                    if conditional or refused_by_read_model > 1:
+                        raise Conflict("a concurrent change made this one impossible; read "
+                                       "again and retry", constraint=constraint) from None
+            metrics.COMMAND_RETRIES.labels(self.store.service).inc()
+            time.sleep(random.uniform(0, min(BACKOFF_MAX_SECONDS, BACKOFF_SECONDS * 2 ** n)))
+        raise AssertionError("unreachable")

@@ -88,3 +88,14 @@ def admin_database_url() -> str:
     port = _env("CONSORTIUM_PG_PORT", "5432")
     return _env("CONSORTIUM_PG_ADMIN_URL",
                 f"postgresql://consortium_admin:{password}@{host}:{port}/postgres")
+
+
+def gateway_services() -> list[str]:
+    """The services whose routes the gateway serves: ``CONSORTIUM_GATEWAY_SERVICES`` (comma
+    separated), or every service that has a route table."""
+    named = _env("CONSORTIUM_GATEWAY_SERVICES", "")
+    if named:
+        return [s.strip() for s in named.split(",") if s.strip()]
+    from pathlib import Path
+    services = Path(__file__).resolve().parent.parent / "services"
+    return sorted(p.parent.name for p in services.glob("*/routes.py"))

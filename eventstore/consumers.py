@@ -1,15 +1,21 @@
-"""Consumers of other services' events: idempotent, bounded retries, then a dead letter.
+"""Consumers of other services' events: decided once, retried a bounded number of times, then
+a dead letter.
 
-    class Scheduling:
-        name = "scheduling"
-        kernel = Kernel()
+    class Cycles(KernelEntrypoints):
+        name = "cycles"
+        kernel = Kernel(...)
 
-        @consumes("membership", "MemberEnrolled")
-        def on_member_enrolled(self, tx, event):
-            tx.execute("INSERT INTO members ...", ...)
+        @consumes(membership.MemberEnrolled)
+        def on_member_enrolled(self, session, event):
+            session.read_model.member_enrolled(event.recorded.stream_id, event.hub_id,
+                                               event.name)
 
-- **Idempotent.** The event id is written to the ``inbox`` table in the same transaction as the
-  handler's effect; a redelivered event finds its id there and changes nothing.
+- **Decides like a command.** A handler gets a ``Session`` (eventstore.commands): it may load
+  aggregates, let them decide and record events (a process manager: booking an expert reserves
+  time, records an engagement or refuses it), and write read-model rows. Its effects and the
+  inbox row commit in one transaction, so an event is handled, and its consequences recorded,
+  exactly once however often it is delivered. It reads the event through the producer's
+  published contract (eventstore.contracts).
 - **Nothing is lost on error.** nameko's ``event_handler`` acks and drops a message whose
   handler raised. Here the queue is a quorum queue with ``x-delivery-limit`` and a dead-letter
   exchange, and the handler requeues on error: a poison message is tried ``limit + 1`` times,
@@ -26,6 +32,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -38,12 +45,16 @@ from nameko.messaging import Consumer
 
 from . import metrics
 from .config import Settings
+from .contracts import Published
 from .db import Database
+from .errors import NotFound
 from .events import RecordedEvent
 
 log = logging.getLogger("eventstore.consumers")
 
 DEAD_LETTER_EXCHANGE = "consortium.dead-letters"
+# A fault tests inject into a real process (tests/integration/test_process.py); unset in use.
+FAILPOINT = os.environ.get("CONSORTIUM_FAILPOINT", "")
 
 
 def dead_letter_queue(service: str) -> str:
@@ -85,6 +96,9 @@ class ReliableEventHandler(EventHandler):
             })
 
     def handle_message_processed(self, message, result=None, exc_info=None):
+        if exc_info is None and result and FAILPOINT == "consumer-after-commit":
+            # Tests only: die as a machine would between the commit and the ack.
+            os._exit(9)
         if exc_info is not None:
             # A short, growing pause before the retry, so a passing fault can pass.
             attempt = int((message.headers or {}).get("x-delivery-count") or 0)
@@ -113,68 +127,38 @@ class DeadLetterParker(Consumer):
                                     context_data={}, handle_result=handle_result)
 
 
-def consumes(source_service: str, event_type: str, *,
-             delivery_limit: int | None = None) -> Callable:
-    """Declare a consumer method ``fn(self, tx, event)`` of ``source_service``'s events."""
+def consumes(contract: type[Published], *, delivery_limit: int | None = None) -> Callable:
+    """Declare ``fn(self, session, event)`` the consumer of a published event of another
+    service; ``event`` is an instance of the contract."""
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def handle(self, body):
-            event = RecordedEvent.from_message(body)
-            inbox = Inbox(kernel_of(self).db)
-            return inbox.handle(fn.__name__, source_service, event,
-                                lambda tx: fn(self, tx, event))
+            return handle_event(self, fn, contract, RecordedEvent.from_message(body))
 
-        handle.__consumes__ = (source_service, event_type, fn)  # type: ignore[attr-defined]
-        return ReliableEventHandler.decorator(source_service, event_type,
+        handle.__consumes__ = (contract, fn)  # type: ignore[attr-defined]
+        return ReliableEventHandler.decorator(contract.source, contract.type,
                                               delivery_limit=delivery_limit)(handle)
 
     return decorate
 
 
-def consumer_methods(service_cls: type) -> list[tuple[str, str, Callable]]:
-    """(source, event type, fn) of every ``@consumes`` method of a service class."""
+def handle_event(service: Any, fn: Callable, contract: type[Published],
+                 event: RecordedEvent) -> bool:
+    """Run one consumer for one event through the service's kernel (``service.kernel``, the
+    attribute every service declares)."""
+    return service.kernel.handle(fn.__name__, contract.source, event,
+                                 lambda session: fn(service, session, contract.from_event(event)))
+
+
+def consumer_methods(service_cls: type) -> list[tuple[type[Published], Callable]]:
+    """(contract, fn) of every ``@consumes`` method of a service class."""
     found = []
     for name in dir(service_cls):
         spec = getattr(getattr(service_cls, name, None), "__consumes__", None)
         if spec is not None:
             found.append(spec)
     return found
-
-
-def kernel_of(service: Any) -> Any:
-    """The service's ``Kernel`` dependency, whatever the attribute is called."""
-    from .dependencies import Kernel
-    cls = type(service)
-    name = cls.__dict__.get("__kernel_attr__")
-    if name is None:
-        name = next((n for n in dir(cls) if isinstance(getattr(cls, n, None), Kernel)), None)
-        if name is None:
-            raise TypeError(f"{cls.__name__} needs a Kernel() dependency for @consumes")
-        cls.__kernel_attr__ = name
-    return getattr(service, name)
-
-
-class Inbox:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def handle(self, consumer: str, source: str, event: RecordedEvent,
-               effect: Callable[[Any], Any]) -> bool:
-        """Apply ``effect`` once per event: True if applied now, False if it was before."""
-        try:
-            with self.db.transaction() as tx:
-                tx.execute("""INSERT INTO inbox (consumer, event_id, source) VALUES (%s, %s, %s)
-                              ON CONFLICT DO NOTHING""", (consumer, event.event_id, source))
-                if tx.rowcount == 0:
-                    metrics.CONSUMER_HANDLED.labels(consumer, "duplicate").inc()
-                    return False
-                effect(tx)
-        except Exception:
-            metrics.CONSUMER_HANDLED.labels(consumer, "failed").inc()
-            raise
-        metrics.CONSUMER_HANDLED.labels(consumer, "handled").inc()
-        return True
 
 
 class DeadLetters:
@@ -220,7 +204,6 @@ class DeadLetters:
 
     def replay(self, letter_id: int) -> None:
         """Send a parked message back to the queue it died in (fresh delivery count)."""
-        from .errors import NotFound
         with self.db.transaction() as tx:
             tx.execute("SELECT queue, body, headers FROM dead_letters WHERE id = %s FOR UPDATE",
                        (letter_id,))
@@ -239,18 +222,13 @@ class DeadLetters:
         metrics.DEAD_LETTERS_REPLAYED.labels(self.service).inc()
 
 
-def _apply(fn: Callable, service: Any, event: RecordedEvent, tx: Any) -> Any:
-    return fn(service, tx, event)
-
-
-def catch_up(db: Database, service_cls: type, service: Any, source: str,
+def catch_up(service_cls: type, service: Any, source: str,
              read_page: Callable[[list[int], int, list[str]], dict[str, Any]],
              page: int = 500, start: list[int] | None = None) -> dict[str, Any]:
     """Feed ``source``'s log after ``start`` (from the beginning by default) through this
     service's consumers of it, once per event; ``next`` in the answer is where it stopped."""
-    handlers = {event_type: fn for src, event_type, fn in consumer_methods(service_cls)
-                if src == source}
-    inbox = Inbox(db)
+    handlers = {contract.type: (contract, fn) for contract, fn in consumer_methods(service_cls)
+                if contract.source == source}
     cursor = list(start or [0, 0])
     counts: dict[str, Any] = {"read": 0, "applied": 0, "duplicates": 0}
     started = time.monotonic()
@@ -259,9 +237,8 @@ def catch_up(db: Database, service_cls: type, service: Any, source: str,
         for body in result["events"]:
             event = RecordedEvent.from_message(body)
             counts["read"] += 1
-            fn = handlers[event.type]
-            applied = inbox.handle(fn.__name__, source, event,
-                                   functools.partial(_apply, fn, service, event))
+            contract, fn = handlers[event.type]
+            applied = handle_event(service, fn, contract, event)
             counts["applied" if applied else "duplicates"] += 1
         cursor = result["next"]
         if not result["more"]:

@@ -2,13 +2,23 @@
 
     class Membership(KernelEntrypoints):
         name = "membership"
-        kernel = Kernel(projections=PROJECTIONS, redact=redact)
+        kernel = Kernel(projections=PROJECTIONS, read_model=MembershipReadModel)
 
-``Kernel`` gives workers the database pool and the event store, migrates the database at start,
-and runs the service's background work in the same process: the relay (active in one replica,
-standby in the others), the projection runner, and the metrics/health HTTP server.
-``KernelEntrypoints`` adds the RPC methods every service answers (its log for catch-up, its
-dead letters) and parks its dead letters.
+        @rpc
+        def offboard_member(self, member_id, payload):
+            data = load(schemas.Offboarding, payload)
+            return self.commands.on(Member, member_id,
+                                    lambda member, session: member.offboard(data["reason"]),
+                                    view=lambda member, session: schemas.member(member))
+
+``Kernel`` holds the service's database pool and its one event store (with its upcasters, used
+by aggregates, projections, the relay and consumers alike), migrates the database at start, and
+runs the service's background work in the same process: the relay (active in one replica,
+standby in the others), the projection runner, start-up catch-up, and the metrics/health HTTP
+server. ``KernelEntrypoints`` gives every worker ``self.caller()`` (the signed identity from the
+gateway), ``self.commands`` (load → check access → decide → save, once per Idempotency-Key)
+and ``self.read_model`` (the service's queries on behalf of the caller), and adds the RPC
+methods every service answers (its log for catch-up, its dead letters).
 """
 
 from __future__ import annotations
@@ -21,9 +31,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import kombu
 import psycopg2
@@ -32,8 +42,8 @@ from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from . import metrics
-from .aggregate import Aggregate, Repository
-from .commands import Session, run_command
+from .aggregate import Aggregate
+from .commands import Session, UnitOfWork
 from .config import Settings
 from .consumers import (
     DeadLetterParker,
@@ -43,15 +53,17 @@ from .consumers import (
     consumer_methods,
 )
 from .db import Database
-from .errors import ERRORS, ConsortiumError, NotFound, rebuild
-from .events import Upcasters
-from .identity import CONTEXT_KEY, Identity, check_identity_secret
+from .errors import ERRORS, ConsortiumError, ValidationError, rebuild
+from .events import RecordedEvent, Upcasters, upcasters_of
+from .identity import CONTEXT_KEY, Access, Identity, check_identity_secret, hub_writers
 from .migrate import migrate
 from .projections import Projection, ProjectionRunner
+from .readmodel import ReadModel
 from .relay import Redactor, Relay
 from .store import EventStore
 
 A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
 
 log = logging.getLogger("eventstore.kernel")
 
@@ -84,11 +96,12 @@ class ClientErrorsAreNotFailures(logging.Filter):
 
 class Kernel(DependencyProvider):
     def __init__(self, projections: list[Projection] | None = None,
-                 redact: Redactor | None = None, upcasters: Upcasters | None = None,
-                 run_relay: bool = True) -> None:
+                 read_model: type[ReadModel] = ReadModel, redact: Redactor | None = None,
+                 upcasters: Upcasters | None = None, run_relay: bool = True) -> None:
         self.projections = projections or []
+        self.read_model = read_model
         self.redact = redact
-        self.upcasters = upcasters or Upcasters()
+        self.upcasters = upcasters
         self.run_relay = run_relay
         self.relay: Relay | None = None
         self.runner: ProjectionRunner | None = None
@@ -110,7 +123,12 @@ class Kernel(DependencyProvider):
         service = self.container.service_name
         self.settings = Settings.from_env(service)
         self.db = Database(self.settings.database_url, size=20, application_name=service)
+        if self.upcasters is None:
+            package = self.container.service_cls.__module__.rpartition(".")[0]
+            self.upcasters = upcasters_of(package)
         self.store = EventStore(self.db, service, self.upcasters)
+        self.work = UnitOfWork(self.db, self.store, [p for p in self.projections if p.inline],
+                               lambda cur, caller: self.read_model(cur, caller, self.store))
         self.dead_letters = DeadLetters(self.db, self.settings.amqp_uri, service)
         module = sys.modules[self.container.service_cls.__module__]
         self.migrations = Path(module.__file__).parent / "migrations"  # type: ignore[arg-type]
@@ -122,10 +140,10 @@ class Kernel(DependencyProvider):
             self.relay = Relay(service, self.settings.database_url, self.settings.amqp_uri,
                                batch_size=self.settings.relay_batch_size,
                                poll_seconds=self.settings.relay_poll_seconds,
-                               redact=self.redact)
+                               redact=self.redact, store=self.store)
             self.container.spawn_managed_thread(self.relay.run, identifier="relay")
         if self.projections:
-            self.runner = ProjectionRunner(self.db, service, self.projections,
+            self.runner = ProjectionRunner(self.db, self.store, self.projections,
                                            poll_seconds=self.settings.projection_poll_seconds)
             self.container.spawn_managed_thread(self.runner.run, identifier="projections")
         self.container.spawn_managed_thread(self._watch, identifier="gauges")
@@ -134,7 +152,6 @@ class Kernel(DependencyProvider):
         if self.settings.metrics_port:
             self.metrics_server = metrics.serve_metrics(self.settings.metrics_port,
                                                         self.health_checks())
-
     def _migrate_or_exit(self) -> None:
         """Wait for the database a little (it may be starting too), then give up loudly.
 
@@ -162,17 +179,16 @@ class Kernel(DependencyProvider):
         source's log (the inbox makes it safe to repeat). A checkpoint per source keeps
         restarts cheap; a source that is not up yet is retried."""
         cls = self.container.service_cls
-        service = cls.__new__(cls)   # handlers get the kernel; no worker exists here
-        setattr(service, next(n for n in dir(cls) if isinstance(getattr(cls, n, None), Kernel)),
-                self)
+        service = cls.__new__(cls)   # handlers need only the kernel; no worker exists here
+        service.kernel = self
         config = {"AMQP_URI": self.settings.amqp_uri}
-        for source in sorted({src for src, _, _ in consumer_methods(cls)}):
+        for source in sorted({contract.source for contract, _ in consumer_methods(cls)}):
             name = f"catch-up:{source}"
             while not self._stopping.is_set():
                 try:
                     with ClusterRpcProxy(config, timeout=30) as cluster:
                         read_page = getattr(cluster, source).read_events
-                        result = catch_up(self.db, cls, service, source, read_page,
+                        result = catch_up(cls, service, source, read_page,
                                           start=list(self.store.checkpoint(name)))
                     self.store.save_checkpoint(name, tuple(result["next"]))
                     break
@@ -195,6 +211,12 @@ class Kernel(DependencyProvider):
     def get_dependency(self, worker_ctx) -> Kernel:
         return self
 
+    def handle(self, consumer: str, source: str, event: RecordedEvent,
+               work: Callable[[Session], Any]) -> bool:
+        """Handle another service's event once (see eventstore.consumers)."""
+        caller = Identity.service(self.container.service_name)
+        return self.work.handle(consumer, source, event, caller, work)
+
     @contextmanager
     def reading(self, caller: Identity) -> Iterator[Any]:
         """A read-only transaction on behalf of ``caller``: PostgreSQL's row-level security
@@ -203,12 +225,6 @@ class Kernel(DependencyProvider):
         with self.db.transaction() as cur:
             cur.execute("SELECT set_config('consortium.hubs', %s, true)", (scope,))
             yield cur
-
-    def command(self, caller: Identity, run: Callable[[Session], Any], key: str | None = None,
-                request: Any = None) -> Any:
-        """Run a command in one transaction (see eventstore.commands)."""
-        inline = [p for p in self.projections if p.inline]
-        return run_command(self.db, self.store, inline, caller, run, key, request)
 
     # -- health and gauges -------------------------------------------------------------------
 
@@ -261,7 +277,10 @@ class Caller(DependencyProvider):
         return lambda: Identity.from_header(worker_ctx.data.get(CONTEXT_KEY))
 
 
-PAGE_MAX = 200
+# What the gateway passes with a command besides the caller (nameko carries context data to
+# the service as message headers): the HTTP request's Idempotency-Key and If-Match.
+IDEMPOTENCY_KEY = "idempotency_key"
+IF_MATCH = "if_match"
 
 
 def new_id(prefix: str) -> str:
@@ -269,42 +288,145 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def page_limit(limit: Any) -> int:
+class CommandRunner:
+    """One command of one worker: load what it is about, check the caller may change it,
+    decide, save (eventstore.commands.UnitOfWork). The Idempotency-Key and If-Match come from
+    the call context, the idempotency fingerprint from the request itself (the entrypoint and
+    its arguments), so no command lists what makes it 'the same'."""
+
+    def __init__(self, kernel: Kernel, worker_ctx: Any) -> None:
+        self.kernel = kernel
+        self.worker_ctx = worker_ctx
+
+    def on(self, what: type[A] | Callable[[Session, str], T], id_: str,
+           decide: Callable[[Any, Session], Any],
+           view: Callable[[Any, Session], Any] | None = None, *,
+           access: Access = hub_writers) -> Any:
+        """A command on one object: ``what`` is an aggregate class, or a function that finds
+        the object in the session (a record another service told about). ``decide(target,
+        session)`` lets the domain decide and returns what ``view(result, session)`` answers
+        (the target itself when it returns None)."""
+        if isinstance(what, type) and issubclass(what, Aggregate):
+            aggregate = what
+
+            def find(session: Session) -> Any:
+                return session.load(aggregate, str(id_))
+        else:
+            def find(session: Session) -> Any:
+                return what(session, str(id_))  # type: ignore[call-arg]
+
+        def locate(session: Session) -> Any:
+            target = find(session)
+            access(session.caller, target)
+            return target
+        return self._run(locate, decide, view)
+
+    def new(self, decide: Callable[[None, Session], Any],
+            view: Callable[[Any, Session], Any] | None = None, *,
+            access: Callable[[Identity], None]) -> Any:
+        """A command about nothing that exists yet (registering a hub): ``access`` checks the
+        caller alone."""
+        def locate(session: Session) -> None:
+            access(session.caller)
+        return self._run(locate, decide, view)
+
+    def _run(self, locate: Callable[[Session], Any], decide: Callable[[Any, Session], Any],
+             view: Callable[[Any, Session], Any] | None) -> Any:
+        ctx = self.worker_ctx
+        caller = Identity.from_header(ctx.data.get(CONTEXT_KEY))
+        key = ctx.data.get(IDEMPOTENCY_KEY)
+        if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 200):
+            raise ValidationError("Idempotency-Key must be 1 to 200 characters",
+                                  {"Idempotency-Key": ["1 to 200 characters"]})
+        expected = _if_match(ctx.data.get(IF_MATCH))
+        request = [ctx.service_name, ctx.entrypoint.method_name, list(ctx.args), ctx.kwargs]
+
+        def decided(target: Any, session: Session) -> Any:
+            result = decide(target, session)
+            return target if result is None else result
+
+        def answer(result: Any, session: Session) -> Any:
+            return result if view is None else view(result, session)
+
+        return self.kernel.work.command(caller, locate, decided, answer, key=key,
+                                        request=request, expected_version=expected)
+
+
+def _if_match(value: Any) -> int | None:
+    if value is None:
+        return None
     try:
-        return max(1, min(int(limit), PAGE_MAX))
+        return int(value)
     except (TypeError, ValueError):
-        return 50
+        raise ValidationError('If-Match is an ETag like "3"',
+                              {"If-Match": ['an ETag like "3"']}) from None
 
 
-def page(items: list[dict], more: bool) -> dict:
-    """A list answer: the items and the cursor of the next page (API.md)."""
-    return {"items": items, "next": items[-1]["id"] if more and items else None}
+class Commands(DependencyProvider):
+    """``self.commands`` in a worker: ``on(...)`` and ``new(...)`` (``CommandRunner``)."""
+
+    def get_dependency(self, worker_ctx) -> CommandRunner:
+        return CommandRunner(_kernel_of(self.container), worker_ctx)
+
+
+class ReadModelAccess(DependencyProvider):
+    """``self.read_model`` in a worker: the service's read model (``Kernel(read_model=...)``)
+    in a read-only transaction on behalf of the caller, opened at the first query and ended
+    with the worker."""
+
+    def setup(self) -> None:
+        self._open: dict[Any, Any] = {}
+
+    def get_dependency(self, worker_ctx) -> ReadModel:
+        kernel = _kernel_of(self.container)
+
+        def open_transaction() -> Any:
+            stack = ExitStack()
+            self._open[worker_ctx] = stack
+            return stack.enter_context(kernel.reading(caller))
+
+        caller: Any = _LazyCaller(worker_ctx)   # an Identity, read when first needed
+        return kernel.read_model(open_transaction, caller, kernel.store)
+
+    def worker_teardown(self, worker_ctx) -> None:
+        stack = self._open.pop(worker_ctx, None)
+        if stack is not None:
+            stack.close()
+
+
+class _LazyCaller:
+    """The worker's caller, read from the context when a query first needs it."""
+
+    def __init__(self, worker_ctx: Any) -> None:
+        self._ctx = worker_ctx
+        self._identity: Identity | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._identity is None:
+            self._identity = Identity.from_header(self._ctx.data.get(CONTEXT_KEY))
+        return getattr(self._identity, name)
+
+
+def _kernel_of(container: Any) -> Kernel:
+    for dependency in container.dependencies:
+        if isinstance(dependency, Kernel):
+            return dependency
+    raise TypeError(f"{container.service_name} needs a Kernel() dependency")
 
 
 class KernelEntrypoints:
-    """RPC methods and the dead-letter parker that every service has, and the loading of an
-    aggregate on behalf of the caller that every service does."""
+    """The dependencies every service's workers use, the RPC methods every service answers,
+    and the parker of its dead letters."""
 
     kernel: Kernel
-    caller: Caller
-
-    def load(self, session: Session, aggregate: type[A], id_: str, what: str) -> A:
-        """An aggregate for a command; another hub's is as unknown as a missing one."""
-        try:
-            instance = session.load(aggregate, str(id_))
-        except NotFound:
-            raise NotFound(f"no {what} {id_}") from None
-        session.caller.require_read(instance.hub_id, what)
-        return instance
-
-    def read(self, aggregate: type[A], id_: str, what: str, cur: Any = None) -> A:
-        """An aggregate for a read, checked against the caller like ``load``."""
-        try:
-            instance = Repository(self.kernel.store, aggregate).load(str(id_), cur)
-        except NotFound:
-            raise NotFound(f"no {what} {id_}") from None
-        self.caller().require_read(instance.hub_id, what)
-        return instance
+    if TYPE_CHECKING:   # what a worker sees (nameko injects it in place of the provider)
+        caller: Callable[[], Identity]
+        commands: CommandRunner
+        read_model: ReadModel
+    else:
+        caller = Caller()
+        commands = Commands()
+        read_model = ReadModelAccess()
 
     @rpc
     def read_events(self, after: list[int], limit: int = 500,
@@ -328,7 +450,7 @@ class KernelEntrypoints:
         config = {"AMQP_URI": self.kernel.settings.amqp_uri}
         with ClusterRpcProxy(config, timeout=60) as cluster:
             proxy = getattr(cluster, source)
-            return catch_up(self.kernel.db, type(self), self, source,
+            return catch_up(type(self), self, source,
                             lambda after, limit, types: proxy.read_events(after, limit, types))
 
     @rpc

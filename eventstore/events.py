@@ -143,3 +143,16 @@ class Upcasters:
 
     def __bool__(self) -> bool:
         return bool(self._steps)
+
+
+def upcasters_of(package: str) -> Upcasters:
+    """A service's upcasters: ``UPCASTERS`` in its domain module (``<package>.domain``), where
+    its events are decided; none if it declares none. The kernel and operator tools both read
+    them here, so every reader of the log sees the same shapes."""
+    import importlib
+    try:
+        domain = importlib.import_module(f"{package}.domain")
+    except ModuleNotFoundError:
+        return Upcasters()
+    found = getattr(domain, "UPCASTERS", None)
+    return found if isinstance(found, Upcasters) else Upcasters()

@@ -11,12 +11,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .config import check_secret, secret
 from .errors import Forbidden, NotFound, Unauthorized
 
 ROLES = ("admin", "facilitator", "member", "agency", "operator")
+# A service acting on its own account (a consumer deciding on another service's event); never
+# in a token.
+SERVICE_ROLE = "service"
 CONTEXT_KEY = "identity"  # travels as the AMQP header nameko.identity
 IDENTITY_SECRET = "CONSORTIUM_IDENTITY_SECRET"
 DEV_IDENTITY_SECRET = "consortium-development-identity-secret-not-for-production"
@@ -42,6 +47,10 @@ class Identity:
     member: str | None = None
     state: str | None = None
     extra: dict = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def service(cls, name: str) -> Identity:
+        return cls(sub=f"service:{name}", role=SERVICE_ROLE, hubs=("*",))
 
     @property
     def all_hubs(self) -> bool:
@@ -118,3 +127,32 @@ class Identity:
 
 
 SYSTEM = Identity(sub="system", role="admin", hubs=("*",))
+
+
+# Who may change an object: each takes the caller and the object (anything with ``hub_id``,
+# ``id`` and a ``noun``; an aggregate, or a record a read model returns) and refuses with
+# NotFound (another hub's object) or Forbidden (a role that may not).
+Access = Callable[[Identity, Any], None]
+
+
+def _noun(target: Any) -> str:
+    return getattr(target, "noun", "") or type(target).__name__.lower()
+
+
+def hub_writers(caller: Identity, target: Any) -> None:
+    """Facilitators of the object's hub (and admins)."""
+    caller.require_write(target.hub_id, _noun(target))
+
+
+def hub_readers(caller: Identity, target: Any) -> None:
+    """Anyone who may read the object's hub."""
+    caller.require_read(target.hub_id, _noun(target))
+
+
+def member_work(caller: Identity, target: Any) -> None:
+    """A member's own improvement work: its hub's facilitators, or the member itself."""
+    caller.require_project_write(target.hub_id, target.member_id, _noun(target))
+
+
+def admins(caller: Identity, target: Any = None) -> None:
+    caller.require_admin()

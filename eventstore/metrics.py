@@ -98,6 +98,11 @@ IDEMPOTENT_REPLAYS = Counter(
     "eventstore_idempotent_replays_total",
     "Commands whose idempotency key was already applied (nothing appended)", ["service"])
 
+COMMAND_RETRIES = Counter(
+    "eventstore_command_retries_total",
+    "Commands and handled events decided again because a stream they read moved meanwhile",
+    ["service"])
+
 RELAY_PUBLISHED = Counter(
     "relay_events_published_total", "Events published and confirmed by the broker", ["service"])
 RELAY_LAG = Gauge(

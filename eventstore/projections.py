@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from . import metrics
 from .db import Database
@@ -32,10 +32,13 @@ from .store import START, EventStore
 log = logging.getLogger("eventstore.projections")
 
 Handler = Callable[[Any, Any, RecordedEvent], None]
+# A projection's handler: (self, cur, event) for a Projection, (self, event) yielding rows for
+# a RowProjection.
+H = TypeVar("H", bound=Callable[..., Any])
 
 
-def handles(*event_types: str) -> Callable[[Handler], Handler]:
-    def mark(fn: Handler) -> Handler:
+def handles(*event_types: str) -> Callable[[H], H]:
+    def mark(fn: H) -> H:
         fn.__handles__ = event_types  # type: ignore[attr-defined]
         return fn
     return mark
@@ -111,10 +114,10 @@ def load_projections(module: str) -> list[Projection]:
 
 
 class ProjectionRunner:
-    def __init__(self, db: Database, service: str, projections: list[Projection],
+    def __init__(self, db: Database, store: EventStore, projections: list[Projection],
                  batch_size: int = 1000, poll_seconds: float = 0.05) -> None:
         self.db = db
-        self.store = EventStore(db, service)
+        self.store = store
         self.projections = projections
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds

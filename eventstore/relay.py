@@ -49,7 +49,7 @@ class Relay:
     def __init__(self, service: str, database_url: str, amqp_uri: str, *,
                  batch_size: int = 500, poll_seconds: float = 0.05,
                  standby_poll_seconds: float = 0.5, confirm_timeout: float = 10.0,
-                 redact: Redactor | None = None) -> None:
+                 redact: Redactor | None = None, store: EventStore | None = None) -> None:
         self.service = service
         self.database_url = database_url
         self.amqp_uri = amqp_uri
@@ -58,6 +58,9 @@ class Relay:
         self.standby_poll_seconds = standby_poll_seconds
         self.confirm_timeout = confirm_timeout
         self.redact = redact
+        # The service's one store (its upcasters apply to what is published); the relay passes
+        # its own connection's cursor to every call.
+        self.store = store or EventStore(db=None, service=service)
         self.exchange = f"{service}.events"
         self.active = False
         self.stopping = threading.Event()
@@ -109,7 +112,7 @@ class Relay:
     # -- the loop ----------------------------------------------------------------------------
 
     def _pump(self, cur, broker: kombu.Connection) -> None:
-        store = EventStore(db=None, service=self.service)
+        store = self.store
         channel = broker.channel()
         kombu.Exchange(self.exchange, type="topic", durable=True)(channel).declare()
         if self.redact is not None:

@@ -77,23 +77,12 @@ _APPEND = """
         FROM (VALUES {values}) AS v(n, event_id, type, schema_version, hub_id, data, metadata)
         WHERE {guard}
         RETURNING position, version
-    ){keyed}
+    )
     SELECT position, version FROM ins ORDER BY version
 """
 
 _GUARD = """(%(expected)s = 0 OR EXISTS (
     SELECT 1 FROM events WHERE stream_id = %(stream_id)s AND version = %(expected)s))"""
-
-_RECORD_KEY = """,
-    key AS (
-        INSERT INTO idempotency_keys (key, request_hash, result)
-        SELECT %(key)s, %(request_hash)s,
-               jsonb_build_object('stream_id', %(stream_id)s::text,
-                                  'version', max(version),
-                                  'positions', jsonb_agg(position ORDER BY version),
-                                  'response', %(response)s::jsonb)
-        FROM ins HAVING count(*) > 0
-    )"""
 
 _READ_KEY = "SELECT request_hash, result FROM idempotency_keys WHERE key = %s"
 
@@ -120,7 +109,6 @@ class AppendResult:
     version: int
     positions: list[int]
     replayed: bool = False
-    response: Any = None
 
 
 @dataclass(frozen=True)
@@ -158,56 +146,69 @@ class EventStore:
         events: Sequence[NewEvent],
         *,
         idempotency_key: str | None = None,
-        response: Any = None,
         cur: Any = None,
     ) -> AppendResult:
         """Append ``events`` to ``stream_id`` if it is at ``expected_version`` (0: new stream).
 
-        With ``idempotency_key``, a key applied before returns its first result (and the
-        ``response`` recorded with it) and appends nothing; the same key with a different
-        request is refused. With ``cur``, the append joins the caller's transaction.
+        With ``idempotency_key``, a key applied before returns its first result and appends
+        nothing; the same key with a different request is refused. It is the commands'
+        mechanism (``recorded``/``record``) applied to one append. With ``cur``, the append
+        joins the caller's transaction.
         """
         prepared = self._prepare(stream_id, stream_type, expected_version, events)
-        request_hash = ""
-        if idempotency_key is not None:
-            request_hash = _request_hash(stream_id, expected_version, events)
-            if not isinstance(idempotency_key, str) or not 0 < len(idempotency_key) <= 255:
-                raise ValidationError("idempotency key must be 1 to 255 characters",
-                                      {"idempotency_key": ["1 to 255 characters"]})
-            earlier = self._applied(idempotency_key, request_hash, cur)
+        if idempotency_key is None:
+            return self._run(cur, lambda c: self._append(c, prepared))
+        _check_key(idempotency_key)
+        fingerprint = _request_hash(stream_id, expected_version, events)
+
+        def keyed(c: Any) -> AppendResult:
+            earlier = self.recorded(idempotency_key, fingerprint, c)
             if earlier is not None:
-                return earlier
+                return AppendResult(earlier["stream_id"], earlier["version"],
+                                    earlier["positions"], replayed=True)
+            result = self._append(c, prepared)
+            self.record(idempotency_key, fingerprint, {
+                "stream_id": stream_id, "version": result.version,
+                "positions": result.positions}, c)
+            return result
+
+        if cur is not None:
+            return keyed(cur)
+        for _ in range(2):
+            try:
+                with self._db.transaction() as c:
+                    return keyed(c)
+            except psycopg2.errors.UniqueViolation as exc:
+                if exc.diag.constraint_name != "idempotency_keys_pkey":
+                    raise
+                # A concurrent request with the same key won; the next round answers as it did.
+            except WrongExpectedVersion:
+                if self.recorded(idempotency_key, fingerprint) is None:
+                    raise
+        raise AssertionError("unreachable: the winning request's key is recorded")
+
+    def _append(self, cur: Any, prepared: dict[str, Any]) -> AppendResult:
+        stream_id, expected = prepared["stream_id"], prepared["expected"]
         started = time.perf_counter()
         try:
-            rows = self._run(cur, lambda c: self._execute_append(
-                c, prepared, idempotency_key, request_hash, response))
+            rows = self._execute_append(cur, prepared)
         except psycopg2.errors.UniqueViolation as exc:
-            constraint = exc.diag.constraint_name
-            if idempotency_key is not None and cur is None:
-                # A concurrent request with the same key may have won; then answer as it did.
-                earlier = self._applied(idempotency_key, request_hash, None)
-                if earlier is not None:
-                    return earlier
-            if constraint == "events_event_id_key":
+            if exc.diag.constraint_name == "events_event_id_key":
                 raise InvalidEvent("an event with this event_id is recorded already",
                                    {"event_id": ["already recorded"]}) from None
             metrics.APPEND_CONFLICTS.labels(self.service).inc()
             # The caller's transaction is aborted now; read the version outside it.
-            raise WrongExpectedVersion(stream_id, expected_version,
+            raise WrongExpectedVersion(stream_id, expected,
                                        self.stream_version(stream_id)) from None
         if not rows:
-            if idempotency_key is not None:
-                earlier = self._applied(idempotency_key, request_hash, cur)
-                if earlier is not None:
-                    return earlier
             actual = self.stream_version(stream_id, cur)
-            if expected_version > 0 and actual == 0:
+            if expected > 0 and actual == 0:
                 raise StreamNotFound(f"stream {stream_id!r} does not exist",
                                      stream_id=stream_id)
             metrics.APPEND_CONFLICTS.labels(self.service).inc()
-            raise WrongExpectedVersion(stream_id, expected_version, actual)
-        self._appends.observe(stream_type, len(rows), time.perf_counter() - started)
-        return AppendResult(stream_id, rows[-1][1], [r[0] for r in rows], response=response)
+            raise WrongExpectedVersion(stream_id, expected, actual)
+        self._appends.observe(prepared["stream_type"], len(rows), time.perf_counter() - started)
+        return AppendResult(stream_id, rows[-1][1], [r[0] for r in rows])
 
     def _count_appends(self, appends: list[tuple]) -> None:
         events: dict[str, int] = {}
@@ -249,10 +250,9 @@ class EventStore:
                 "expected": expected_version, "rows": rows}
 
     @staticmethod
-    def _execute_append(cur, prepared: dict[str, Any], key: str | None, request_hash: str,
-                        response: Any) -> list[tuple[int, int]]:
+    def _execute_append(cur, prepared: dict[str, Any]) -> list[tuple[int, int]]:
         rows = prepared["rows"]
-        if key is None and len(rows) == 1:
+        if len(rows) == 1:
             conn = cur.connection
             if conn not in _prepared:
                 cur.execute(_PREPARE_APPEND_ONE)
@@ -266,44 +266,36 @@ class EventStore:
             cur.mogrify("(%s,%s,%s,%s,%s::text,%s,%s)", row).decode() for row in prepared["rows"])
         params = dict(prepared)
         params.pop("rows")
-        keyed = ""
-        if key is not None:
-            keyed = _RECORD_KEY
-            params.update(key=key, request_hash=request_hash, response=json.dumps(response))
-        sql = _APPEND.format(values=values.replace("%", "%%"), guard=_GUARD, keyed=keyed)
+        sql = _APPEND.format(values=values.replace("%", "%%"), guard=_GUARD)
         cur.execute(sql, params)
         return cur.fetchall()
 
-    def _applied(self, key: str, request_hash: str, cur: Any) -> AppendResult | None:
+    # -- idempotency: one mechanism for commands and keyed appends -------------------------
+
+    def recorded(self, key: str, fingerprint: str, cur: Any = None) -> Any | None:
+        """The result recorded under ``key``, or None if nothing was.
+
+        A request's ids may be chosen by the server, so its events differ between two sends of
+        one request; its ``fingerprint`` (of the request as sent) tells requests apart: the
+        same key with another fingerprint is refused.
+        """
         row = self._fetchone(_READ_KEY, (key,), cur)
         if row is None:
             return None
-        stored_hash, result = row
-        if stored_hash != request_hash:
+        stored, result = row
+        if stored != fingerprint:
             raise IdempotencyKeyReused(
-                "this idempotency key was used for a different request",
-                {"idempotency_key": ["already used for a different request"]})
+                "this Idempotency-Key was used for a different request",
+                {"Idempotency-Key": ["already used for a different request"]})
         metrics.IDEMPOTENT_REPLAYS.labels(self.service).inc()
-        return AppendResult(result["stream_id"], result["version"], result["positions"],
-                            replayed=True, response=result.get("response"))
+        return result
 
-    # -- idempotency of whole commands ------------------------------------------------------
-
-    def command_result(self, key: str, fingerprint: str, cur: Any = None) -> Any | None:
-        """The recorded response of a command applied under ``key``, or None if it was not.
-
-        A command's ids may be chosen by the server, so its events differ between two sends of
-        one request; its ``fingerprint`` (of the request as sent) tells the requests apart.
-        """
-        earlier = self._applied(key, fingerprint, cur)
-        return None if earlier is None else earlier.response
-
-    def record_command(self, key: str, fingerprint: str, response: Any, cur: Any) -> None:
-        """Record ``key`` with the command's response, in the command's transaction."""
+    def record(self, key: str, fingerprint: str, result: Any, cur: Any) -> None:
+        """Record ``key`` with its result, in the transaction of the work it keys."""
+        _check_key(key)
         self._execute(
             "INSERT INTO idempotency_keys (key, request_hash, result) VALUES (%s, %s, %s)",
-            (key, fingerprint, json.dumps({"stream_id": "", "version": 0, "positions": [],
-                                           "response": response})), cur)
+            (key, fingerprint, json.dumps(result)), cur)
 
     def streams_with(self, event_type: str, field: str, value: str,
                      cur: Any = None) -> list[str]:
@@ -424,6 +416,12 @@ class EventStore:
 def _possible_stream_id(stream_id: Any) -> bool:
     """An id ``append`` would accept; any other names no stream, so there is nothing to read."""
     return isinstance(stream_id, str) and 0 < len(stream_id) <= 200 and "\x00" not in stream_id
+
+
+def _check_key(key: Any) -> None:
+    if not isinstance(key, str) or not 0 < len(key) <= 500 or "\x00" in key:
+        raise ValidationError("an idempotency key is 1 to 500 characters",
+                              {"Idempotency-Key": ["1 to 500 characters, no NUL"]})
 
 
 def _request_hash(stream_id: str, expected_version: int, events: Sequence[NewEvent]) -> str:

@@ -48,3 +48,44 @@ def load(schema: type[marshmallow.Schema], payload: Any) -> dict[str, Any]:
     except marshmallow.ValidationError as exc:
         errors = _flatten(exc.messages)
         raise ValidationError("invalid fields: " + ", ".join(sorted(errors)), errors) from None
+
+
+_schemas: dict[tuple[type[marshmallow.Schema], bool], marshmallow.Schema] = {}
+
+
+def dump(schema: type[marshmallow.Schema], obj: Any, many: bool = False) -> Any:
+    """``obj`` (an aggregate, a read-model row, a list of them) as the response schema shows
+    it: the documented fields only, in JSON types."""
+    instance = _schemas.get((schema, many))
+    if instance is None:
+        instance = _schemas[(schema, many)] = schema(many=many)
+    return instance.dump(obj)
+
+
+def dump_page(schema: type[marshmallow.Schema], page: dict[str, Any]) -> dict[str, Any]:
+    """A list answer with its items dumped through ``schema``."""
+    return {"items": dump(schema, page["items"], many=True), "next": page["next"]}
+
+
+def view(schema: type[marshmallow.Schema]) -> Any:
+    """A command's answer: its result dumped through ``schema``."""
+    return lambda result, session: dump(schema, result)
+
+
+class IsoDate(marshmallow.fields.Date):
+    """A date in an answer, whether the value is a date or already ISO text (events keep
+    dates as text)."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class Parts(marshmallow.fields.List):
+    """An aggregate's parts by id (a dict), answered as a list."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, dict):
+            value = list(value.values())
+        return super()._serialize(value, attr, obj, **kwargs)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from .routes import ROUTES
+from eventstore.routes import Route
 
 PROBLEM = {"type": "object", "properties": {
     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
@@ -18,8 +17,7 @@ PROBLEM = {"type": "object", "properties": {
                                                           "items": {"type": "string"}}}}}
 
 
-@lru_cache(maxsize=1)
-def build_spec() -> dict[str, Any]:
+def build_spec(routes: list[Route]) -> dict[str, Any]:
     spec = APISpec(title="Consortium platform", version="1.0.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()],
                    info={"description": "County hubs, members, the improvement process, "
@@ -28,7 +26,7 @@ def build_spec() -> dict[str, Any]:
                                                "bearerFormat": "JWT"})
     spec.components.schema("Problem", PROBLEM)
     paths: dict[str, dict[str, Any]] = {}
-    for route in ROUTES:
+    for route in routes:
         operation: dict[str, Any] = {
             "summary": route.summary, "tags": [route.tag], "security": [{"bearer": []}],
             "operationId": route.rpc,
@@ -65,11 +63,12 @@ def build_spec() -> dict[str, Any]:
                 schema = {"type": "object", "properties": {
                     "items": {"type": "array", "items": route.response},
                     "next": {"type": "string", "nullable": True}}}
-            operation["responses"][str(route.status)] = {
-                "description": "OK", "content": {"application/json": {"schema": schema}}}
-            if route.svg:
-                operation["responses"][str(route.status)]["content"]["image/svg+xml"] = {
-                    "schema": {"type": "string"}}
+            content: dict[str, Any] = {}
+            for media_type in route.content:
+                content[media_type] = {"schema": schema if media_type == "application/json"
+                                       else {"type": "string"}}
+            operation["responses"][str(route.status)] = {"description": "OK",
+                                                         "content": content}
         for status, why in (("401", "no or invalid token"), ("403", "out of scope"),
                             ("404", "unknown, or another hub's"),
                             ("409", "conflict or refused by an invariant"),

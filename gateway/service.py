@@ -1,8 +1,11 @@
 """The gateway: the only public HTTP surface. It authenticates, validates, authorizes and calls
-services by RPC; it owns no domain data. Every route comes from gateway/routes.py."""
+services by RPC; it owns no domain data. Its routes are the route tables of the services it is
+configured with (``services/<name>/routes.py``, CONSORTIUM_GATEWAY_SERVICES): a new service
+adds its table and touches nothing here."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -19,7 +22,8 @@ from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from eventstore.dependencies import register_remote_errors
+from eventstore.config import gateway_services
+from eventstore.dependencies import IDEMPOTENCY_KEY, IF_MATCH, register_remote_errors
 from eventstore.errors import (
     ConsortiumError,
     Forbidden,
@@ -29,11 +33,11 @@ from eventstore.errors import (
     ValidationError,
 )
 from eventstore.identity import CONTEXT_KEY, Identity
+from eventstore.routes import JSON, Route, service_routes
 from eventstore.validation import load
 
 from . import auth
 from .openapi import build_spec
-from .routes import ROUTES, Call, Route
 
 log = logging.getLogger("gateway")
 register_remote_errors()
@@ -44,9 +48,11 @@ HTTP_SECONDS = Histogram("gateway_http_request_duration_seconds", "Time to answe
                          ["route", "method"])
 MAX_BODY_BYTES = 1_000_000
 RPC_TIMEOUT_SECONDS = float(os.environ.get("CONSORTIUM_RPC_TIMEOUT", "10"))
-SERVICES = sorted({r.service for r in ROUTES})
+SERVICES = gateway_services()
+ROUTES: list[Route] = [route for service in SERVICES for route in service_routes(service)]
 
-URL_MAP = Map([Rule(r.path, endpoint=i, methods=[r.method]) for i, r in enumerate(ROUTES)],
+# Endpoints are indexes into ROUTES.
+URL_MAP = Map([Rule(r.path, endpoint=str(i), methods=[r.method]) for i, r in enumerate(ROUTES)],
               strict_slashes=False)
 
 
@@ -70,13 +76,17 @@ class Api(HttpRequestHandler):
 
 
 class Context(DependencyProvider):
-    """Puts the authenticated caller into the worker's context, from where nameko carries it
-    to every service called by RPC."""
+    """Puts the authenticated caller, and the request's Idempotency-Key and If-Match, into
+    the worker's context, from where nameko carries them to the service called by RPC."""
 
     def get_dependency(self, worker_ctx):
-        def set_caller(identity: Identity) -> None:
+        def set_context(identity: Identity, key: str | None, if_match: int | None) -> None:
             worker_ctx.data[CONTEXT_KEY] = identity.to_header()
-        return set_caller
+            if key is not None:
+                worker_ctx.data[IDEMPOTENCY_KEY] = key
+            if if_match is not None:
+                worker_ctx.data[IF_MATCH] = str(if_match)
+        return set_context
 
 
 class StartupCheck(DependencyProvider):
@@ -91,9 +101,7 @@ class StartupCheck(DependencyProvider):
 class Gateway:
     name = "gateway"
     startup = StartupCheck()
-    set_caller = Context()
-    membership = RpcProxy("membership")
-    cycles = RpcProxy("cycles")
+    set_context = Context()
 
     @Api.decorator("GET,POST,DELETE,PUT,PATCH", "/<path:path>")
     def api(self, request: Request, path: str) -> Response:
@@ -106,7 +114,7 @@ class Gateway:
                 raise NotFound(f"no route {request.path}") from None
             except MethodNotAllowed:
                 raise ValidationError(f"{method} is not allowed on {request.path}") from None
-            route = ROUTES[index]
+            route = ROUTES[int(index)]
             rule = route.path
             if any(_has_control(v) for v in params.values()):
                 raise NotFound(f"no object {request.path!r}")   # no id contains one
@@ -114,7 +122,7 @@ class Gateway:
                 raise ValidationError("query parameters may not contain control characters",
                                       {k: ["contains a control character"]
                                        for k, v in request.args.items() if _has_control(v)})
-            response = self._answer(route, params, request)
+            response = self._answer(route, dict(params), request)
         except ConsortiumError as exc:
             response = problem(exc)
         HTTP_REQUESTS.labels(rule, method, str(response.status_code)).inc()
@@ -125,32 +133,30 @@ class Gateway:
         identity = auth.authenticate(request.headers.get("Authorization"))
         if identity.role not in route.roles:
             raise Forbidden(f"role {identity.role} may not {route.method} {route.path}")
-        self.set_caller(identity)
-        call = Call(params=params, body=self._body(route, request),
-                    key=request.headers.get("Idempotency-Key"),
-                    expected_version=_if_match(request.headers.get("If-Match")),
-                    limit=_int_arg(request, "limit", 50), after=request.args.get("after"))
-        if call.expected_version is not None and not route.conditional:
+        expected_version = _if_match(request.headers.get("If-Match"))
+        if expected_version is not None and not route.conditional:
             raise ValidationError("If-Match is not supported on this route",
                                   {"If-Match": ["not supported here"]})
-        args, kwargs = route.args(call)
-        picture = route.svg and request.accept_mimetypes.best_match(
-            ["application/json", "image/svg+xml"]) == "image/svg+xml"
-        if picture:
-            kwargs["format"] = "svg"
+        self.set_context(identity, request.headers.get("Idempotency-Key"), expected_version)
+        media_type = request.accept_mimetypes.best_match(list(route.content)) or JSON
+        if media_type not in route.content:
+            media_type = next(iter(route.content))
+        args, kwargs = route.arguments(params, self._body(route, request),
+                                       _int_arg(request, "limit", 50), request.args.get("after"),
+                                       media_type)
         proxy = getattr(self, route.service)
         try:
             with eventlet.Timeout(RPC_TIMEOUT_SECONDS):
                 result = getattr(proxy, route.rpc)(*args, **kwargs)
         except eventlet.Timeout:
             raise ServiceUnavailable(f"{route.service} did not answer in time") from None
-        if picture:
-            return Response(result, status=200, content_type="image/svg+xml")
+        if media_type != JSON:
+            return Response(result, status=route.status, content_type=media_type)
         headers = {}
         if isinstance(result, dict) and "version" in result:
             headers["ETag"] = f'"{result["version"]}"'
-        return Response(json.dumps(result, default=str), status=route.status,
-                        headers=headers, content_type="application/json")
+        return Response(json.dumps(result), status=route.status, headers=headers,
+                        content_type=JSON)
 
     @staticmethod
     def _body(route: Route, request: Request) -> dict[str, Any]:
@@ -189,7 +195,7 @@ class Gateway:
 
     @Api.decorator("GET", "/readyz")
     def readyz(self, request: Request) -> Response:
-        checks = {}
+        checks: dict[str, dict[str, Any]] = {}
         for service in SERVICES:
             try:
                 with eventlet.Timeout(3):
@@ -211,7 +217,17 @@ class Gateway:
 
     @Api.decorator("GET", "/openapi.json")
     def openapi(self, request: Request) -> Response:
-        return Response(json.dumps(build_spec()), content_type="application/json")
+        return Response(openapi_document(), content_type="application/json")
+
+
+# One RPC proxy per configured service, as class attributes where nameko finds dependencies.
+for _service in SERVICES:
+    setattr(Gateway, _service, RpcProxy(_service))
+
+
+@functools.cache
+def openapi_document() -> str:
+    return json.dumps(build_spec(ROUTES))
 
 
 def _discard(request: Request) -> None:

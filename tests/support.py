@@ -15,6 +15,12 @@ from typing import Any
 
 import kombu
 
+from eventstore.dependencies import register_remote_errors
+
+# Direct RPC answers our errors as their own classes (NotFound, Conflict, ...), as the gateway
+# sees them.
+register_remote_errors()
+
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / ".run" / "test-logs"
 
@@ -152,9 +158,17 @@ class ServiceProcess(Process):
         except Exception:  # noqa: BLE001 - not up yet
             return False
 
-    def rpc(self, method: str, *args: Any, timeout: float = 10, **kwargs: Any) -> Any:
+    def rpc(self, method: str, *args: Any, timeout: float = 10, caller: Any = None,
+            context: dict[str, str] | None = None, **kwargs: Any) -> Any:
+        """Call the service directly on the broker, as ``caller`` (a signed identity; the
+        consortium admin by default), with extra call context (an Idempotency-Key, ...)."""
         from nameko.standalone.rpc import ClusterRpcProxy
-        with ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, timeout=timeout) as cluster:
+
+        from eventstore.identity import CONTEXT_KEY, Identity
+        identity = caller or Identity(sub="test-admin", role="admin", hubs=("*",))
+        data = {CONTEXT_KEY: identity.to_header(), **(context or {})}
+        with ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, timeout=timeout,
+                             context_data=data) as cluster:
             return getattr(getattr(cluster, self.service), method)(*args, **kwargs)
 
     def metric(self, sample: str) -> float:

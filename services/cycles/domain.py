@@ -35,6 +35,7 @@ class Problem(Aggregate):
     """A problem of practice a hub drafts from shared data and the network ratifies."""
 
     stream_type = "problem"
+    noun = "problem of practice"
 
     def __init__(self, id: str) -> None:  # noqa: A002
         super().__init__(id)

@@ -1,14 +1,23 @@
-"""Cycles read models, applied inline (in the command's transaction) for read-your-writes, and
-written in bulk when a batch of events is replayed (a rebuild reads the whole log)."""
+"""The cycles service's read model: the projections that keep its tables (inline: applied in
+the command's transaction for read-your-writes, and written in bulk when a rebuild replays the
+log), and ``CyclesReadModel``, the queries of those tables and of what membership told about
+hubs and members."""
 
 from __future__ import annotations
 
+import json
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg2.extras import Json, execute_values
 
+from eventstore.errors import NotFound
 from eventstore.events import RecordedEvent
 from eventstore.projections import Projection, RowProjection, handles
+from eventstore.readmodel import ReadModel
+
+from . import runchart
 
 
 class Problems(Projection):
@@ -153,3 +162,161 @@ class Shares(RowProjection):
 
 
 PROJECTIONS = [Problems(), Projects(), Parts(), Indicators(), Shares()]
+
+
+# How long a command waits for membership's news of a hub or member just created (the two
+# services share no database: cycles knows members from membership's events).
+NEWS_WAIT_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class KnownHub:
+    id: str
+    noun = "hub"
+
+    @property
+    def hub_id(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True)
+class KnownMember:
+    id: str
+    hub_id: str
+    active: bool
+    noun = "member"
+
+    @property
+    def member_id(self) -> str:
+        return self.id
+
+
+class CyclesReadModel(ReadModel):
+    # -- what cycles knows of hubs and members, from membership's events -----------------------
+    # Each write holds whatever order the events arrive in (a catch-up and live delivery may
+    # interleave): inserts are upserts, and pre-work news applies only if newer.
+
+    def hub_registered(self, hub_id: str, name: str) -> None:
+        self.write("INSERT INTO hubs (id, name) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING",
+                   hub_id, name)
+
+    def member_enrolled(self, member_id: str, hub_id: str, name: str) -> None:
+        self.write("""INSERT INTO members (id, hub_id, name) VALUES (%s, %s, %s)
+                      ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name""",
+                   member_id, hub_id, name)
+
+    def prework_changed(self, member_id: str, hub_id: str | None, ready: bool,
+                        missing: list[str], version: int) -> None:
+        self.write("""INSERT INTO members (id, hub_id, name, prework_ready, missing,
+                                           prework_version)
+                      VALUES (%s, %s, '', %s, %s, %s)
+                      ON CONFLICT (id) DO UPDATE SET prework_ready = EXCLUDED.prework_ready,
+                          missing = EXCLUDED.missing, prework_version = EXCLUDED.prework_version
+                      WHERE members.prework_version < EXCLUDED.prework_version""",
+                   member_id, hub_id, ready, json.dumps(missing), version)
+
+    def member_offboarded(self, member_id: str, hub_id: str | None) -> None:
+        self.write("""INSERT INTO members (id, hub_id, name, active) VALUES (%s, %s, '', false)
+                      ON CONFLICT (id) DO UPDATE SET active = false""", member_id, hub_id)
+
+    def hub(self, hub_id: str, wait: bool = False) -> KnownHub:
+        """A hub membership told about. A command waits briefly for news of one just
+        created; a read does not."""
+        self._known("SELECT id FROM hubs WHERE id = %s", hub_id, wait, f"no hub {hub_id}")
+        return KnownHub(hub_id)
+
+    def member(self, member_id: str, wait: bool = False) -> KnownMember:
+        row = self._known("SELECT hub_id, active FROM members WHERE id = %s", member_id, wait,
+                          f"no member {member_id}")
+        return KnownMember(member_id, row["hub_id"], row["active"])
+
+    def prework_ready(self, member_id: str) -> bool:
+        row = self.row("SELECT prework_ready AND active AS ready FROM members WHERE id = %s",
+                       member_id)
+        return bool(row and row["ready"])
+
+    def _known(self, sql: str, id_: str, wait: bool, unknown: str) -> dict[str, Any]:
+        deadline = time.monotonic() + (NEWS_WAIT_SECONDS if wait else 0)
+        while True:
+            row = self.row(sql, id_)
+            if row is not None:
+                return row
+            if time.monotonic() > deadline:
+                raise NotFound(unknown)
+            time.sleep(0.05)
+
+    # -- problems of practice and projects -----------------------------------------------------
+
+    def problem(self, problem_id: str) -> dict[str, Any]:
+        problem = self.row("""SELECT id, hub_id, title, statement, supporting_data,
+                                     selection_criteria, status, ratified_on, version
+                              FROM problems_view WHERE id = %s""", problem_id)
+        if problem is None or not self.caller.may_read_hub(problem["hub_id"]):
+            raise NotFound(f"no problem of practice {problem_id}")
+        return problem
+
+    def problems(self, hub_id: str, limit: int, after: str | None) -> dict[str, Any]:
+        self.caller.require_read(hub_id, "hub")
+        self.hub(hub_id)
+        return self.page("""SELECT id, hub_id, title, statement, supporting_data,
+                                   selection_criteria, status, ratified_on, version
+                            FROM problems_view WHERE hub_id = %s AND id > %s
+                            ORDER BY id LIMIT %s""", hub_id, after=after, limit=limit)
+
+    def adopted(self, member_id: str, problem_id: str) -> bool:
+        return self.row("SELECT 1 AS one FROM projects_view WHERE member_id = %s "
+                        "AND problem_id = %s", member_id, problem_id) is not None
+
+    def project_of(self, part_id: str, kind: str) -> str:
+        """The project a goal, prototype, indicator or test cycle belongs to."""
+        row = self.row("SELECT project_id, hub_id FROM parts_view WHERE id = %s AND kind = %s",
+                       part_id, kind)
+        if row is None or not self.caller.may_read_hub(row["hub_id"]):
+            raise NotFound(f"no {'test cycle' if kind == 'cycle' else kind} {part_id}")
+        return row["project_id"]
+
+    # -- run charts and progress ---------------------------------------------------------------
+
+    def run_chart(self, indicator_id: str) -> dict[str, Any]:
+        indicator = self.row("""SELECT id, project_id, prototype_id, hub_id, name, kind, unit,
+                                       direction, baseline, target
+                                FROM indicators_view WHERE id = %s""", indicator_id)
+        if indicator is None or not self.caller.may_read_hub(indicator["hub_id"]):
+            raise NotFound(f"no indicator {indicator_id}")
+        points = self._points([indicator_id]).get(indicator_id, [])
+        return {"indicator": indicator, **runchart.analyse(points)}
+
+    def hub_progress(self, hub_id: str) -> dict[str, Any]:
+        """Every member's phase, cycles completed, and the latest signals of its leading
+        indicators; and what members shared with the network."""
+        self.caller.require_read(hub_id, "hub")
+        self.hub(hub_id)
+        rows = self.rows("""SELECT m.id AS member_id, m.name, p.id AS project_id, p.problem_id,
+                                   p.phase, coalesce(p.cycles_completed, 0) AS cycles_completed,
+                                   p.last_decision
+                            FROM members m LEFT JOIN projects_view p ON p.member_id = m.id
+                            WHERE m.hub_id = %s AND m.active ORDER BY m.id, p.id""", hub_id)
+        indicators = self.rows("""SELECT id, project_id, name FROM indicators_view
+                                  WHERE hub_id = %s AND kind = 'leading' ORDER BY id""", hub_id)
+        points = self._points([i["id"] for i in indicators])
+        shares = self.rows("""SELECT member_id, prototype_id, problem_id, name, summary, results
+                              FROM shares_view WHERE hub_id = %s ORDER BY position""", hub_id)
+        signals: dict[str, list[dict[str, Any]]] = {}
+        for indicator in indicators:
+            chart = runchart.analyse(points.get(indicator["id"], []))
+            signals.setdefault(indicator["project_id"], []).append({
+                "indicator_id": indicator["id"], "indicator": indicator["name"],
+                "points": len(chart["points"]), "median": chart["median"],
+                "signals": sorted({s["rule"] for s in chart["signals"]})})
+        members = [{**row, "signals": signals.get(row["project_id"], [])} for row in rows]
+        return {"hub_id": hub_id, "members": members, "shares": shares}
+
+    def _points(self, indicator_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        points: dict[str, list[dict[str, Any]]] = {}
+        for row in self.rows("""SELECT indicator_id, on_date, value, n, cycle_id
+                                FROM measurements_view WHERE indicator_id = ANY(%s)
+                                ORDER BY indicator_id, on_date, position""", indicator_ids):
+            points.setdefault(row["indicator_id"], []).append(
+                {"on": row["on_date"].isoformat(), "value": row["value"], "n": row["n"],
+                 "cycle_id": row["cycle_id"]})
+        return points

@@ -1,7 +1,11 @@
 """Cycles' request and response shapes: validated here and in the gateway, and the source of
 the OpenAPI document."""
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
+
+from eventstore.validation import IsoDate, Parts
 
 from .domain import (
     DATA_METHODS,
@@ -18,7 +22,7 @@ ID = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$",
                      error="lower-case letters, digits and dashes, 2 to 63 characters")
 TITLE = validate.Length(min=1, max=200)
 TEXT = validate.Length(min=1, max=5000)
-NUMBER = {"allow_nan": False, "validate": validate.Range(min=-1e12, max=1e12)}
+NUMBER: dict[str, Any] = {"allow_nan": False, "validate": validate.Range(min=-1e12, max=1e12)}
 
 
 class SupportingData(Schema):
@@ -170,20 +174,119 @@ class Sharing(Schema):
     summary = fields.String(required=True, validate=TEXT)
 
 
+class GoalRevisionRecord(Schema):
+    previous = fields.Dict(metadata={"description": "the goal's statement, measure, unit, "
+                                                    "baseline, target and due date before"})
+    reason = fields.String()
+
+
+class Goal(Schema):
+    id = fields.String()
+    kind = fields.String()
+    statement = fields.String()
+    measure = fields.String()
+    unit = fields.String(allow_none=True)
+    baseline = fields.Float()
+    target = fields.Float()
+    due = IsoDate()
+    revisions = fields.List(fields.Nested(GoalRevisionRecord))
+
+
+class Data(Schema):
+    id = fields.String()
+    method = fields.String()
+    summary = fields.String()
+    source = fields.String(allow_none=True)
+    n = fields.Integer(allow_none=True)
+
+
+class Insight(Schema):
+    id = fields.String()
+    text = fields.String()
+    data_ids = fields.List(fields.String())
+
+
+class Idea(Schema):
+    id = fields.String()
+    description = fields.String()
+    source = fields.String()
+    source_ref = fields.String(allow_none=True)
+
+
+class PrototypeRevisionRecord(Schema):
+    revision = fields.Integer()
+    reason = fields.String()
+
+
+class Prototype(Schema):
+    id = fields.String()
+    name = fields.String()
+    description = fields.String()
+    idea_ids = fields.List(fields.String())
+    revision = fields.Integer()
+    selected = fields.Boolean()
+    criteria = fields.List(fields.Nested(Criterion))
+    revisions = fields.List(fields.Nested(PrototypeRevisionRecord))
+    shared = fields.Boolean()
+
+
+class Indicator(Schema):
+    id = fields.String()
+    prototype_id = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    unit = fields.String()
+    direction = fields.String()
+    baseline = fields.Float(allow_none=True)
+    target = fields.Float(allow_none=True)
+
+
+class PlanView(Schema):
+    who = fields.String()
+    starts = IsoDate()
+    ends = IsoDate()
+    how = fields.String()
+
+
+class Measurement(Schema):
+    indicator_id = fields.String()
+    value = fields.Float()
+    n = fields.Integer()
+    on = IsoDate()
+    note = fields.String(allow_none=True)
+
+
+class TestCycle(Schema):
+    id = fields.String()
+    prototype_id = fields.String()
+    revision = fields.Integer()
+    number = fields.Integer()
+    plan = fields.Nested(PlanView)
+    prediction = fields.String()
+    status = fields.String(metadata={"description": "running or completed"})
+    measurements = fields.List(fields.Nested(Measurement))
+    findings = fields.String(allow_none=True)
+    decision = fields.String(allow_none=True)
+
+
 class Project(Schema):
     id = fields.String()
     hub_id = fields.String()
     member_id = fields.String()
     problem_id = fields.String()
     phase = fields.String(allow_none=True)
-    exit_criteria_missing = fields.List(fields.String())
-    goals = fields.List(fields.Dict())
-    data = fields.List(fields.Dict())
-    insights = fields.List(fields.Dict())
-    ideas = fields.List(fields.Dict())
-    prototypes = fields.List(fields.Dict())
-    indicators = fields.List(fields.Dict())
-    cycles = fields.List(fields.Dict())
+    # GET only: what the phase still needs depends on the member's pre-work, which the read
+    # adds; a project's own method of that name is not an answer field (hence the attribute).
+    exit_criteria_missing = fields.List(fields.String(), attribute="exit_criteria_on_read",
+                                        metadata={"description": "what the current phase "
+                                                                 "still needs (GET only)"})
+    goals = Parts(fields.Nested(Goal))
+    data = Parts(fields.Nested(Data))
+    insights = Parts(fields.Nested(Insight))
+    ideas = Parts(fields.Nested(Idea))
+    prototypes = Parts(fields.Nested(Prototype))
+    indicators = Parts(fields.Nested(Indicator))
+    cycles = Parts(fields.Nested(TestCycle))
     version = fields.Integer()
 
 
@@ -195,18 +298,46 @@ class Signal(Schema):
 
 
 class Point(Schema):
-    on = fields.Date()
+    on = IsoDate()
     value = fields.Float()
     n = fields.Integer()
     cycle_id = fields.String()
 
 
+class Runs(Schema):
+    count = fields.Integer(metadata={"description": "runs: stretches on one side of the median"})
+    useful_points = fields.Integer(metadata={"description": "points not on the median"})
+    limits = fields.List(fields.Integer(), allow_none=True, metadata={
+        "description": "fewer or more runs than these is unlikely by chance (10+ points)"})
+
+
+class ChartIndicator(Schema):
+    id = fields.String()
+    project_id = fields.String()
+    prototype_id = fields.String()
+    hub_id = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    unit = fields.String()
+    direction = fields.String()
+    baseline = fields.Float(allow_none=True)
+    target = fields.Float(allow_none=True)
+
+
 class RunChart(Schema):
-    indicator = fields.Dict()
+    indicator = fields.Nested(ChartIndicator)
     points = fields.List(fields.Nested(Point))
     median = fields.Float(allow_none=True)
-    runs = fields.Dict(allow_none=True)
+    runs = fields.Nested(Runs, allow_none=True)
     signals = fields.List(fields.Nested(Signal))
+
+
+class IndicatorSignals(Schema):
+    indicator_id = fields.String()
+    indicator = fields.String(metadata={"description": "the indicator's name"})
+    points = fields.Integer()
+    median = fields.Float(allow_none=True)
+    signals = fields.List(fields.String(), metadata={"description": "names of the rules"})
 
 
 class MemberProgress(Schema):
@@ -217,10 +348,26 @@ class MemberProgress(Schema):
     phase = fields.String(allow_none=True)
     cycles_completed = fields.Integer()
     last_decision = fields.String(allow_none=True)
-    signals = fields.List(fields.Dict())
+    signals = fields.List(fields.Nested(IndicatorSignals))
+
+
+class SharedResult(Schema):
+    cycle_id = fields.String()
+    number = fields.Integer()
+    decision = fields.String()
+    findings = fields.String()
+
+
+class SharedPrototype(Schema):
+    member_id = fields.String()
+    prototype_id = fields.String()
+    problem_id = fields.String()
+    name = fields.String()
+    summary = fields.String()
+    results = fields.List(fields.Nested(SharedResult))
 
 
 class HubProgress(Schema):
     hub_id = fields.String()
     members = fields.List(fields.Nested(MemberProgress))
-    shares = fields.List(fields.Dict())
+    shares = fields.List(fields.Nested(SharedPrototype))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eventstore.aggregate import Aggregate, applies
-from eventstore.errors import Conflict, ValidationError
+from eventstore.errors import Conflict, NotFound, ValidationError
 
 MEMBER_KINDS = ("district", "school", "county_office", "charter")
 ROLES = ("sponsor", "driver", "design_team", "facilitator")
@@ -157,6 +157,12 @@ class Member(Aggregate):
             raise Conflict(f"member {self.id} has a sponsor; remove that role first")
         self.record("RoleAssigned", person_id=person_id, role=role, represents=represents)
 
+    def assign_role_to(self, person: Person, role: str, represents: str | None = None) -> None:
+        """A role for one of the hub's people (an erased person takes none)."""
+        if person.hub_id != self.hub_id or person.erased:
+            raise NotFound(f"no person {person.id} in this hub")
+        self.assign_role(person.id, role, represents)
+
     @_notes_prework
     def remove_role(self, person_id: str, role: str) -> None:
         if not any(r["person_id"] == person_id and r["role"] == role for r in self.roles):
@@ -280,3 +286,24 @@ def readiness(member: Member, problem_adopted: bool = False,
         details.append(f"design team does not represent: {', '.join(absent)}")
     return {"member_id": member.id, "ready": not missing and member.status == "active",
             "checks": checks, "missing": missing, "details": details}
+
+
+# What one row of a roster import does to a member's staff.
+IMPORTED, UPDATED, UNCHANGED, ERASED, ELSEWHERE = (
+    "imported", "updated", "unchanged", "erased", "elsewhere")
+
+
+def staff_row_outcome(member: Member, person: Person | None,
+                      on_file: tuple[str, str | None] | None, name: str,
+                      email: str | None) -> str:
+    """A roster row names a person by the id derived from the member and the row's sourcedId:
+    a new person is imported; one already on file is unchanged, or updated when the name or
+    email changed; an erased person is never brought back by a roster; an id held by anyone
+    but this member's staff is refused (``ELSEWHERE``), never taken over."""
+    if person is None:
+        return IMPORTED
+    if person.hub_id != member.hub_id or person.member_id != member.id:
+        return ELSEWHERE
+    if person.erased:
+        return ERASED
+    return UNCHANGED if on_file == (name, email) else UPDATED

@@ -1,6 +1,15 @@
-"""Membership read models, applied inline (in the command's transaction) for read-your-writes."""
+"""Membership's read model: the projections that keep its tables (inline: applied in the
+command's transaction, for read-your-writes), and ``MembershipReadModel``, the queries of those
+tables and the writes of the tables that are not projections (personal data; what the cycles
+service told about members)."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from eventstore.errors import NotFound
 from eventstore.projections import Projection, handles
+from eventstore.readmodel import ReadModel
 
 
 class Hubs(Projection):
@@ -72,3 +81,75 @@ class People(Projection):
 
 
 PROJECTIONS = [Hubs(), Members(), People()]
+
+
+class MembershipReadModel(ReadModel):
+    # -- hubs ----------------------------------------------------------------------------------
+
+    def hub(self, hub_id: str) -> dict[str, Any]:
+        self.caller.require_read(hub_id, "hub")
+        hub = self.row("""SELECT id, name, state, county_code, stage, facilitator_org, version
+                          FROM hubs_view WHERE id = %s""", hub_id)
+        if hub is None:
+            raise NotFound(f"no hub {hub_id}")
+        return hub
+
+    def hubs(self, limit: int, after: str | None) -> dict[str, Any]:
+        return self.page("""SELECT id, name, state, county_code, stage, facilitator_org, version
+                            FROM hubs_view WHERE (%s OR id = ANY(%s))
+                            AND id > %s ORDER BY id LIMIT %s""",
+                         self.caller.all_hubs, list(self.caller.hubs), after=after, limit=limit)
+
+    # -- members -------------------------------------------------------------------------------
+
+    def members(self, hub_id: str, limit: int, after: str | None) -> dict[str, Any]:
+        self.hub(hub_id)   # an unknown hub is 404, not an empty list
+        return self.page("""SELECT id, hub_id, name, kind, grade_span, enrollment, cds_code,
+                                   nces_id, status, onboarded, version
+                            FROM members_view WHERE hub_id = %s AND id > %s
+                            ORDER BY id LIMIT %s""", hub_id, after=after, limit=limit)
+
+    def cycles_progress(self, member_id: str) -> tuple[bool, bool]:
+        """(problem of practice adopted, SMART goals set), as the cycles service told."""
+        row = self.row("""SELECT problem_adopted, smart_goals_set FROM member_cycles
+                          WHERE member_id = %s""", member_id)
+        return (row["problem_adopted"], row["smart_goals_set"]) if row else (False, False)
+
+    def project_opened(self, member_id: str) -> None:
+        self.write("""INSERT INTO member_cycles (member_id, problem_adopted) VALUES (%s, true)
+                      ON CONFLICT (member_id) DO UPDATE SET problem_adopted = true""",
+                   member_id)
+
+    def smart_goals_set(self, member_id: str) -> None:
+        self.write("""INSERT INTO member_cycles (member_id, smart_goals_set) VALUES (%s, true)
+                      ON CONFLICT (member_id) DO UPDATE SET smart_goals_set = true""",
+                   member_id)
+
+    # -- people and their personal data --------------------------------------------------------
+
+    def staff(self, member_id: str, limit: int, after: str | None) -> dict[str, Any]:
+        return self.page("""SELECT v.id, v.hub_id, v.member_id, v.position, p.name, p.email,
+                                   v.erased
+                            FROM people_view v LEFT JOIN people_pii p ON p.person_id = v.id
+                            WHERE v.member_id = %s AND v.id > %s ORDER BY v.id LIMIT %s""",
+                         member_id, after=after, limit=limit)
+
+    def person(self, person: Any) -> dict[str, Any]:
+        """A person as the API shows them: the aggregate's facts and their personal data."""
+        name, email = self.personal_data([person.id]).get(person.id, (None, None))
+        return {"id": person.id, "hub_id": person.hub_id, "member_id": person.member_id,
+                "position": person.position, "name": name, "email": email,
+                "erased": person.erased, "version": person.version}
+
+    def personal_data(self, person_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+        rows = self.rows("SELECT person_id, name, email FROM people_pii "
+                         "WHERE person_id = ANY(%s)", person_ids)
+        return {r["person_id"]: (r["name"], r["email"]) for r in rows}
+
+    def keep_personal_data(self, person_id: str, name: str, email: str | None) -> None:
+        self.write("""INSERT INTO people_pii (person_id, name, email) VALUES (%s, %s, %s)
+                      ON CONFLICT (person_id) DO UPDATE SET name = EXCLUDED.name,
+                      email = EXCLUDED.email""", person_id, name, email)
+
+    def erase_personal_data(self, person_id: str) -> None:
+        self.write("DELETE FROM people_pii WHERE person_id = %s", person_id)

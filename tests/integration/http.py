@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -21,11 +22,43 @@ def token(role, hubs=(), member=None, state=None, sub=None, ttl=3600):
 ADMIN = token("admin", ["*"], sub="admin-1")
 
 
+def documented(method, path, status, headers, payload):
+    """Every answer is what the OpenAPI document says: the route's status, and a JSON body
+    that the route's response schema loads without an unknown or mistyped field."""
+    import marshmallow
+    from werkzeug.exceptions import HTTPException
+
+    from gateway.service import ROUTES, URL_MAP
+    try:
+        index, _ = URL_MAP.bind("localhost").match(urllib.parse.urlsplit(path).path, method)
+    except HTTPException:
+        return
+    route = ROUTES[int(index)]
+    assert status == route.status, (method, path, status, route.status)
+    if route.response is None or "json" not in headers.get("content-type", ""):
+        return
+    try:
+        if route.paged:
+            assert set(payload) == {"items", "next"}, payload.keys()
+            route.response(many=True).load(payload["items"])
+        else:
+            route.response().load(payload)
+    except marshmallow.ValidationError as exc:
+        raise AssertionError(f"{method} {path} answered outside its schema "
+                             f"{route.response.__name__}: {exc.messages}") from None
+
+
 class Client:
     def __init__(self, port):
         self.base = f"http://127.0.0.1:{port}"
 
     def request(self, method, path, body=None, token=ADMIN, headers=None, raw=None):
+        status, headers, payload = self._request(method, path, body, token, headers, raw)
+        if 200 <= status < 300:
+            documented(method, path, status, headers, payload)
+        return status, headers, payload
+
+    def _request(self, method, path, body, token, headers, raw):
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None
                                             else None)
         request = urllib.request.Request(self.base + path, data=data, method=method)

@@ -15,7 +15,7 @@ import pytest
 
 from eventstore.db import connect
 from gateway import auth
-from gateway.routes import ROUTES
+from gateway.service import ROUTES
 from tests.integration.http import token
 from tests.support import ROOT, Process, free_port, http_get, nameko_run
 

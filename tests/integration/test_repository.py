@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from eventstore.aggregate import Repository
 from eventstore.errors import StreamNotFound, WrongExpectedVersion
+from eventstore.events import NewEvent
+from eventstore.repository import Repository
 from tests.unit.test_aggregate import Roster
 
 
 def test_save_then_load_gives_the_same_state(store):
     repo = Repository(store, Roster)
-    roster = repo.create("r-1")
+    roster = Roster("r-1")
     roster.open("hub-a")
     roster.add("p-1", "sponsor")
     result = repo.save(roster, metadata={"actor": "u-1"})
@@ -24,7 +25,7 @@ def test_save_then_load_gives_the_same_state(store):
 
 def test_two_writers_of_one_aggregate_one_conflicts(store):
     repo = Repository(store, Roster)
-    roster = repo.create("r-2")
+    roster = Roster("r-2")
     roster.open("hub-a")
     repo.save(roster)
     first, second = repo.load("r-2"), repo.load("r-2")
@@ -42,7 +43,7 @@ def test_unknown_aggregate_is_not_found(store):
 
 def test_long_streams_load_from_a_snapshot(store):
     repo = Repository(store, Roster)
-    roster = repo.create("r-3")
+    roster = Roster("r-3")
     roster.open("hub-a")
     repo.save(roster)
     for n in range(24):
@@ -57,18 +58,7 @@ def test_long_streams_load_from_a_snapshot(store):
     assert loaded.version == 25 and len(loaded.people) == 24
 
 
-def test_a_read_model_uniqueness_refused_in_a_command_is_a_conflict_not_a_crash(db, store):
-    from eventstore.commands import run_command
-    from eventstore.errors import Conflict
-    from eventstore.identity import SYSTEM
-    with db.transaction() as cur:
-        cur.execute("CREATE TABLE adoptions (member_id text PRIMARY KEY)")
-        cur.execute("INSERT INTO adoptions VALUES ('mem-1')")
-
-    def adopt_again(session):
-        session.cur.execute("INSERT INTO adoptions VALUES ('mem-1')")
-
-    with pytest.raises(Conflict) as refused:
-        run_command(db, store, [], SYSTEM, adopt_again, key="k-1", request=["adopt"])
-    assert refused.value.extra["constraint"] == "adoptions_pkey"
-    assert store.command_result("system:k-1", "x") is None   # nothing recorded for the key
+def test_a_stream_of_another_type_is_not_found(store):
+    store.append("m-1", "member", 0, [NewEvent("MemberEnrolled", {"hub_id": "hub-a"})])
+    with pytest.raises(StreamNotFound):
+        Repository(store, Roster).load("m-1")

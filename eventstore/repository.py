@@ -1,0 +1,62 @@
+"""Loading and saving aggregates: a snapshot and the newer events in, pending events out."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from .aggregate import Aggregate
+from .errors import StreamNotFound
+from .events import NewEvent, new_event_id
+from .store import AppendResult, EventStore, Snapshot
+
+A = TypeVar("A", bound=Aggregate)
+
+
+class Repository(Generic[A]):
+    """Loads aggregates from the store (snapshot + newer events) and saves their new events."""
+
+    def __init__(self, store: EventStore, aggregate: type[A]) -> None:
+        self.store = store
+        self.aggregate = aggregate
+
+    def load(self, id: str, cur: Any = None) -> A:  # noqa: A002
+        """The aggregate as its stream tells it. A stream of another type is as unknown as a
+        missing one: a member id where a hub id belongs names no hub."""
+        instance = self.aggregate(id)
+        kind = self.aggregate.stream_type
+        if self.aggregate.snapshot_every:
+            snap = self.store.load_snapshot(id, cur)
+            if snap is not None and snap.stream_type == kind:
+                instance.restore_state(snap.state)
+                instance.version = snap.version
+        for event in self.store.read_stream(id, instance.version, cur):
+            if event.stream_type != kind:
+                break
+            instance.replay(event)
+        if instance.version == 0:
+            raise StreamNotFound(f"no {self.aggregate.noun} {id}", stream_id=id)
+        return instance
+
+    @staticmethod
+    def stamp(instance: Aggregate, metadata: dict[str, Any] | None = None) -> list[NewEvent]:
+        """Give the pending events their ids, hub and metadata, once, before they are saved."""
+        instance.pending = [
+            NewEvent(e.type, e.data, e.schema_version, e.hub_id or instance.hub_id,
+                     {**(metadata or {}), **e.metadata}, e.event_id or new_event_id())
+            for e in instance.pending]
+        return instance.pending
+
+    def save(self, instance: A, *, metadata: dict[str, Any] | None = None,
+             cur: Any = None) -> AppendResult:
+        """Append the pending events at the version the aggregate was loaded at (so a stream
+        that moved meanwhile is a WrongExpectedVersion) and snapshot when one is due."""
+        events = self.stamp(instance, metadata)
+        expected = instance.version
+        result = self.store.append(instance.id, instance.stream_type, expected, events, cur=cur)
+        instance.pending = []
+        instance.version = result.version
+        every = self.aggregate.snapshot_every
+        if every and result.version // every > expected // every:
+            self.store.save_snapshot(Snapshot(instance.id, instance.stream_type,
+                                              result.version, instance.snapshot_state()), cur)
+        return result

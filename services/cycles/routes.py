@@ -1,0 +1,79 @@
+"""The cycles service's part of the public HTTP API (API.md): the gateway serves this table."""
+
+from eventstore.routes import JSON, Route
+
+from . import schemas
+
+WRITERS = ("admin", "facilitator")
+SVG = "image/svg+xml"
+
+ROUTES: list[Route] = [
+    Route("POST", "/v1/hubs/<hub>/problems", "draft_problem",
+          "Draft a problem of practice from shared data", "problems",
+          body=schemas.ProblemCreate, response=schemas.ProblemOfPractice, status=201,
+          roles=WRITERS),
+    Route("GET", "/v1/hubs/<hub>/problems", "list_problems",
+          "Problems of practice of a hub", "problems", response=schemas.ProblemOfPractice,
+          paged=True),
+    Route("GET", "/v1/problems/<problem>", "get_problem", "One problem of practice", "problems",
+          response=schemas.ProblemOfPractice),
+    Route("POST", "/v1/problems/<problem>/ratification", "ratify_problem",
+          "Record the network's ratification of a problem of practice", "problems",
+          body=schemas.Ratification, response=schemas.ProblemOfPractice, conditional=True,
+          roles=WRITERS),
+    Route("POST", "/v1/members/<member>/projects", "open_project",
+          "The member adopts a ratified problem of practice: its improvement project opens",
+          "projects", body=schemas.ProjectCreate, response=schemas.Project, status=201),
+    Route("GET", "/v1/projects/<project>", "get_project",
+          "A project: goals, data, insights, ideas, prototypes, indicators, test cycles, and "
+          "what the phase still needs", "projects", response=schemas.Project),
+    Route("POST", "/v1/projects/<project>/goals", "set_goal",
+          "Set a SMART goal (impact or implementation); a goal that is not measurable or "
+          "not time-bound is refused with the reason", "projects", body=schemas.GoalCreate,
+          response=schemas.Project, status=201, conditional=True),
+    Route("POST", "/v1/goals/<goal>/revisions", "revise_goal",
+          "Revise a goal as the member learns (the history is kept)", "projects",
+          body=schemas.GoalRevision, response=schemas.Project, status=201),
+    Route("POST", "/v1/projects/<project>/data", "collect_data",
+          "Record data collected (survey, interview, assessment, grades, attendance, "
+          "behavior, observation)", "projects", body=schemas.DataCreate,
+          response=schemas.Project, status=201),
+    Route("POST", "/v1/projects/<project>/insights", "add_insight", "Record an insight", "projects",
+          body=schemas.InsightCreate, response=schemas.Project, status=201),
+    Route("POST", "/v1/projects/<project>/ideas", "add_idea",
+          "Record a change idea and its source (expert, resource, peer)", "projects",
+          body=schemas.IdeaCreate, response=schemas.Project, status=201),
+    Route("POST", "/v1/projects/<project>/prototypes", "propose_prototype",
+          "Propose a prototype built from change ideas", "projects",
+          body=schemas.PrototypeCreate, response=schemas.Project, status=201),
+    Route("POST", "/v1/projects/<project>/phase", "change_phase",
+          "Move to the next phase (exit criteria checked) or back from test to prototype "
+          "(revises the prototype)", "projects", body=schemas.PhaseChange,
+          response=schemas.Project, conditional=True),
+    Route("POST", "/v1/prototypes/<prototype>/selection", "select_prototype",
+          "Select the prototype to test, against criteria", "projects",
+          body=schemas.Selection, response=schemas.Project),
+    Route("POST", "/v1/prototypes/<prototype>/indicators", "define_indicator",
+          "Define an indicator (leading, lagging, process, balancing)", "projects",
+          body=schemas.IndicatorCreate, response=schemas.Project, status=201),
+    Route("POST", "/v1/prototypes/<prototype>/cycles", "start_cycle",
+          "Start a test cycle: plan (who, when, how) and prediction", "cycles",
+          body=schemas.CycleCreate, response=schemas.Project, status=201),
+    Route("POST", "/v1/prototypes/<prototype>/sharing", "share_prototype",
+          "Publish a prototype and its results to the network's peers", "cycles",
+          body=schemas.Sharing, response=schemas.Project, status=201),
+    Route("POST", "/v1/cycles/<cycle>/measurements", "record_measurement",
+          "Record a measurement: an aggregate value with its group size n (never a "
+          "student's)", "cycles", body=schemas.MeasurementCreate, response=schemas.Project,
+          status=201),
+    Route("POST", "/v1/cycles/<cycle>/completion", "complete_cycle",
+          "Complete a test cycle with findings and a decision (adopt, adapt, abandon)",
+          "cycles", body=schemas.Completion, response=schemas.Project),
+    Route("GET", "/v1/indicators/<indicator>/run-chart", "run_chart",
+          "Run chart: points, median, runs and signals (Accept: image/svg+xml for a picture)",
+          "cycles", response=schemas.RunChart,
+          content={JSON: "json", SVG: "svg"}),
+    Route("GET", "/v1/hubs/<hub>/progress", "hub_progress",
+          "Every member's phase, cycles completed and latest indicator signals", "cycles",
+          response=schemas.HubProgress),
+]

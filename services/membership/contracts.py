@@ -1,0 +1,62 @@
+"""The events membership publishes for other services: their contracts (eventstore.contracts).
+
+Other services know hubs, members and people only from these. Ids, never names of people or
+emails: a person's personal data stays in membership (erasure).
+"""
+
+from __future__ import annotations
+
+from eventstore.contracts import Published
+
+
+class HubRegistered(Published, source="membership"):
+    """A county office's network joined the consortium (the stream id is the hub's id)."""
+    name: str
+    state: str
+    county_code: str | None
+    facilitator_org: str
+    stage: str
+
+
+class FacilitationHandedOver(Published, source="membership"):
+    """Facilitation moved one stage towards the county office (gradual release)."""
+    stage: str
+    facilitator_org: str
+    on: str | None
+
+
+class MemberEnrolled(Published, source="membership"):
+    """A district, school, county office or charter joined a hub (the stream id is the
+    member's id). ``enrollment`` is a count of students: cost splits weigh by it."""
+    hub_id: str
+    name: str
+    kind: str
+    grade_span: str
+    enrollment: int
+    cds_code: str | None
+    nces_id: str | None
+
+
+class MemberOffboarded(Published, source="membership"):
+    """A member left its hub; its people's roles ended with it."""
+    reason: str
+    released_people: list[str]
+
+
+class MemberPreworkChanged(Published, source="membership"):
+    """A member's own pre-work (sponsor, driver, representative design team, onboarding)
+    became complete, or stopped being so: the cycles service lets the member start its design
+    process only when it is. Apply the newest by the stream's version."""
+    ready: bool
+    missing: list[str]
+
+
+class PersonAdded(Published, source="membership"):
+    """An adult of a hub, by id only (the stream id is the person's id)."""
+    hub_id: str
+    member_id: str | None
+    position: str | None
+
+
+class PersonErased(Published, source="membership"):
+    """A person's personal data was erased: forget anything kept about them."""
