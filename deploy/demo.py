@@ -63,7 +63,7 @@ def load(api: Api) -> dict[str, str]:
     first_member = ""
     for hub, members in (("el-dorado", rows), ("alpine", SECOND_HUB)):
         for n, (name, kind, span, enrollment) in enumerate(members):
-            member_id = f"{hub}-{n + 1:02d}"
+            member_id = f"{hub}.{n + 1:02d}"
             first_member = first_member or member_id
             api.post(f"/v1/hubs/{hub}/members",
                      {"id": member_id, "name": name, "kind": kind, "grade_span": span,
@@ -92,10 +92,10 @@ def load_cycles(api: Api) -> None:
     """Two problems of practice in El Dorado; Buckeye Union works math through two test cycles
     of number talks (so its run chart has a story), Camino Union has adopted attendance."""
     for pid, title, statement, source, finding in (
-            ("el-dorado-math", "Persistence in upper-elementary math",
+            ("el-dorado.math", "Persistence in upper-elementary math",
              "Too few grade 3-5 students persist with multi-step math problems",
              "CAASPP 2016-17", "math proficiency below the county in grades 3-5"),
-            ("el-dorado-attendance", "Chronic absence in small schools",
+            ("el-dorado.attendance", "Chronic absence in small schools",
              "Chronic absence is rising in the network's smallest schools",
              "DataQuest 2016-17", "chronic absence above 12% in five members")):
         api.post("/v1/hubs/el-dorado/problems", {
@@ -113,15 +113,15 @@ def load_cycles(api: Api) -> None:
               "statement": "Teachers lead number talks three times a week",
               "measure": "classrooms observed using number talks", "unit": "%",
               "baseline": 10, "target": 80, "due": "2027-03-31"}]
-    for member, problem in (("el-dorado-01", "el-dorado-math"),
-                            ("el-dorado-02", "el-dorado-attendance")):
+    for member, problem in (("el-dorado.01", "el-dorado.math"),
+                            ("el-dorado.02", "el-dorado.attendance")):
         project = f"{member}-project"
         api.post(f"/v1/members/{member}/projects", {"id": project, "problem_id": problem},
                  f"adopt-{member}")
         for goal in goals:
             api.post(f"/v1/projects/{project}/goals", {**goal, "id": goal["id"].format(project)},
                      f"goal-{goal['id'].format(project)}")
-    project = "el-dorado-01-project"
+    project = "el-dorado.01-project"
     # Cycles hears of Buckeye's completed pre-work from membership's events.
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -131,22 +131,25 @@ def load_cycles(api: Api) -> None:
         time.sleep(0.2)
     steps = [
         ("phase", project, {"phase": "discover"}),
-        ("data", project, {"id": "buckeye-survey", "method": "survey", "n": 212,
+        ("data", project, {"id": "el-dorado.buckeye-survey", "method": "survey", "n": 212,
                            "summary": "Math mindset survey, grades 3-5"}),
         ("phase", project, {"phase": "interpret"}),
-        ("insight", project, {"id": "buckeye-insight", "data_ids": ["buckeye-survey"],
+        ("insight", project, {"id": "el-dorado.buckeye-insight",
+                              "data_ids": ["el-dorado.buckeye-survey"],
                               "text": "Students give up on multi-step problems"}),
         ("phase", project, {"phase": "ideate"}),
-        ("idea", project, {"id": "buckeye-number-talks", "description": "Daily number talks",
+        ("idea", project, {"id": "el-dorado.buckeye-number-talks",
+                           "description": "Daily number talks",
                            "source": "expert", "source_ref": "network math expert"}),
         ("phase", project, {"phase": "prototype"}),
-        ("prototype", project, {"id": "buckeye-prototype", "name": "Number talks",
+        ("prototype", project, {"id": "el-dorado.buckeye-prototype", "name": "Number talks",
                                 "description": "15 minutes daily in grades 3-5",
-                                "idea_ids": ["buckeye-number-talks"]}),
-        ("select", "buckeye-prototype", {"criteria": [
+                                "idea_ids": ["el-dorado.buckeye-number-talks"]}),
+        ("select", "el-dorado.buckeye-prototype", {"criteria": [
             {"criterion": "doable with current staff", "met": True}]}),
-        ("indicator", "buckeye-prototype", {
-            "id": "buckeye-persistence", "name": "Students persisting on multi-step problems",
+        ("indicator", "el-dorado.buckeye-prototype", {
+            "id": "el-dorado.buckeye-persistence",
+            "name": "Students persisting on multi-step problems",
             "kind": "leading", "unit": "%", "direction": "up", "baseline": 40,
             "target": 60}),
         ("phase", project, {"phase": "test"}),
@@ -159,15 +162,15 @@ def load_cycles(api: Api) -> None:
     for n, (what, target, body) in enumerate(steps):
         api.post(paths[what].format(target), body, f"buckeye-step-{n}")
     for number, weeks in ((1, MATH_WEEKS[:6]), (2, MATH_WEEKS[6:])):
-        cycle = f"buckeye-cycle-{number}"
-        api.post("/v1/prototypes/buckeye-prototype/cycles", {
+        cycle = f"el-dorado.buckeye-cycle-{number}"
+        api.post("/v1/prototypes/el-dorado.buckeye-prototype/cycles", {
             "id": cycle, "prediction": "persistence rises above 50%",
             "plan": {"who": "grade 4 teachers", "starts": f"2017-1{number - 1}-02",
                      "ends": f"2017-1{number - 1}-28", "how": "exit tickets twice a week"}},
             f"start-{cycle}")
         for day, value in enumerate(weeks, start=1):
             api.post(f"/v1/cycles/{cycle}/measurements",
-                     {"indicator_id": "buckeye-persistence", "value": value, "n": 24,
+                     {"indicator_id": "el-dorado.buckeye-persistence", "value": value, "n": 24,
                       "on": f"2017-1{number - 1}-{day * 4:02d}"}, f"measure-{cycle}-{day}")
         api.post(f"/v1/cycles/{cycle}/completion",
                  {"findings": "persistence rose where the routine held",
@@ -199,7 +202,7 @@ def main() -> int:
         print(f"  {who:28} {value}")
     print("try: curl -H 'Authorization: Bearer <facilitator token>' "
           "http://127.0.0.1:8000/v1/hubs/el-dorado/progress")
-    print("     and /v1/indicators/buckeye-persistence/run-chart "
+    print("     and /v1/indicators/el-dorado.buckeye-persistence/run-chart "
           "(with -H 'Accept: image/svg+xml' for the picture)")
     return 0
 

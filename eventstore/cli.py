@@ -100,8 +100,13 @@ def cmd_projections(args) -> int:
 
 def cmd_catch_up(args) -> int:
     from nameko.standalone.rpc import ClusterRpcProxy
+
+    from .identity import CONTEXT_KEY, Identity
     settings = _settings(args)
-    with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=args.timeout) as rpc:
+    # An operator at the console, signed with the identity secret the services share.
+    operator = Identity(sub="operator:cli", role="operator")
+    with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=args.timeout,
+                         context_data={CONTEXT_KEY: operator.to_header()}) as rpc:
         result = getattr(rpc, args.service).catch_up(args.source)
     print(json.dumps(result))
     return 0

@@ -36,7 +36,13 @@ import psycopg2.errors
 
 from . import metrics
 from .aggregate import Aggregate
-from .errors import Conflict, NotFound, PreconditionFailed, WrongExpectedVersion
+from .errors import (
+    Conflict,
+    DeadlinePassed,
+    NotFound,
+    PreconditionFailed,
+    WrongExpectedVersion,
+)
 from .events import RecordedEvent
 from .identity import Identity
 from .projections import Projection
@@ -180,10 +186,12 @@ class UnitOfWork:
     def command(self, caller: Identity, locate: Callable[[Session], T],
                 decide: Callable[[T, Session], Any], view: Callable[[Any, Session], Any],
                 *, key: str | None = None, request: Any = None,
-                expected_version: int | None = None) -> Any:
+                expected_version: int | None = None, deadline: float | None = None) -> Any:
         """``locate`` loads what the command is about and checks the caller may change it;
         ``decide`` lets the domain decide; ``view`` is the answer. With ``key``, at most once
-        per (caller, key): the same request again answers as the first did."""
+        per (caller, key): the same request again answers as the first did. With
+        ``deadline`` (epoch seconds), nothing commits after it: the caller stopped waiting."""
+        _before(deadline)
         scoped = scoped_key(caller, key) if key is not None else None
         print_ = fingerprint(request) if key is not None else ""
 
@@ -204,6 +212,7 @@ class UnitOfWork:
             response = view(result, session)
             if scoped is not None:
                 self.store.record(scoped, print_, response, session.cur)
+            _before(deadline)   # the last moment: the transaction commits right after
             return response
 
         outcome = self._retrying(caller, attempt, conditional=expected_version is not None)
@@ -271,3 +280,10 @@ class UnitOfWork:
             metrics.COMMAND_RETRIES.labels(self.store.service).inc()
             time.sleep(random.uniform(0, min(BACKOFF_MAX_SECONDS, BACKOFF_SECONDS * 2 ** n)))
         raise AssertionError("unreachable")
+
+
+def _before(deadline: float | None) -> None:
+    if deadline is not None and time.time() >= deadline:
+        metrics.COMMANDS_PAST_DEADLINE.inc()
+        raise DeadlinePassed("the request's deadline passed before it could be applied; it "
+                             "was not applied")

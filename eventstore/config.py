@@ -31,6 +31,7 @@ class Settings:
     projection_poll_seconds: float = 0.05
     consumer_delivery_limit: int = 5
     startup_timeout_seconds: float = 30.0
+    catch_up_seconds: float = 30.0
 
     @classmethod
     def from_env(cls, service: str) -> Settings:
@@ -53,6 +54,7 @@ class Settings:
             relay_batch_size=int(_env("CONSORTIUM_RELAY_BATCH_SIZE", "500")),
             consumer_delivery_limit=int(_env("CONSORTIUM_CONSUMER_DELIVERY_LIMIT", "5")),
             startup_timeout_seconds=float(_env("CONSORTIUM_STARTUP_TIMEOUT", "30")),
+            catch_up_seconds=float(_env("CONSORTIUM_CATCH_UP_SECONDS", "30")),
         )
 
 

@@ -41,18 +41,22 @@ import eventlet
 import kombu
 from kombu import Exchange, Queue
 from nameko.events import EventHandler
-from nameko.messaging import Consumer
+from nameko.messaging import Consumer, QueueConsumer
 
 from . import metrics
 from .config import Settings
 from .contracts import Published
 from .db import Database
-from .errors import NotFound
+from .errors import NotFound, PoisonMessage
 from .events import RecordedEvent
+from .identity import verify_event
 
 log = logging.getLogger("eventstore.consumers")
 
 DEAD_LETTER_EXCHANGE = "consortium.dead-letters"
+# Why, and from which queue, a message the service parked itself died.
+REASON_HEADER = "x-consortium-reason"
+QUEUE_HEADER = "x-consortium-queue"
 # A fault tests inject into a real process (tests/integration/test_process.py); unset in use.
 FAILPOINT = os.environ.get("CONSORTIUM_FAILPOINT", "")
 
@@ -71,8 +75,32 @@ def declare_dead_letter_route(amqp_uri: str, service: str) -> None:
               durable=True)(channel).declare()
 
 
+class ReliableQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, except for a message whose body cannot be decoded: kombu's
+    default acknowledges and drops it; here it becomes a dead letter with the reason."""
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_decode_error = functools.partial(self._undecodable, provider)
+        return consumers
+
+    def _undecodable(self, provider, message, exc) -> None:
+        if isinstance(provider, DeadLetterParker):
+            # A dead letter that is not JSON is still a dead letter: park its text.
+            provider.handle_message(_text(message.body), message)
+            return
+        send_to_dead_letters(self.amqp_uri, self.container.service_name, message,
+                             f"undecodable: {exc}", provider.queue.name)
+        self.ack_message(message)
+
+
 class ReliableEventHandler(EventHandler):
-    """An ``EventHandler`` on a quorum queue that dead-letters after ``delivery_limit`` retries."""
+    """An ``EventHandler`` on a quorum queue that dead-letters after ``delivery_limit`` retries,
+    and at once a message that no retry can handle (a forged event, one that breaks its
+    contract, one that cannot be decoded)."""
+
+    queue_consumer = ReliableQueueConsumer()
 
     def __init__(self, source_service: str, event_type: str,
                  delivery_limit: int | None = None, **kwargs: Any) -> None:
@@ -99,6 +127,13 @@ class ReliableEventHandler(EventHandler):
         if exc_info is None and result and FAILPOINT == "consumer-after-commit":
             # Tests only: die as a machine would between the commit and the ack.
             os._exit(9)
+        if exc_info is not None and isinstance(exc_info[1], PoisonMessage):
+            send_to_dead_letters(self.container.config["AMQP_URI"],
+                                 self.container.service_name, message,
+                                 f"{type(exc_info[1]).__name__}: {exc_info[1].detail}",
+                                 self.queue.name)
+            self.queue_consumer.ack_message(message)
+            return
         if exc_info is not None:
             # A short, growing pause before the retry, so a passing fault can pass.
             attempt = int((message.headers or {}).get("x-delivery-count") or 0)
@@ -108,6 +143,8 @@ class ReliableEventHandler(EventHandler):
 
 class DeadLetterParker(Consumer):
     """Moves this service's dead letters from RabbitMQ into its ``dead_letters`` table."""
+
+    queue_consumer = ReliableQueueConsumer()
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(queue=None, requeue_on_error=True, **kwargs)
@@ -134,6 +171,7 @@ def consumes(contract: type[Published], *, delivery_limit: int | None = None) ->
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def handle(self, body):
+            verify_event(body, contract.source)
             return handle_event(self, fn, contract, RecordedEvent.from_message(body))
 
         handle.__consumes__ = (contract, fn)  # type: ignore[attr-defined]
@@ -149,6 +187,28 @@ def handle_event(service: Any, fn: Callable, contract: type[Published],
     attribute every service declares)."""
     return service.kernel.handle(fn.__name__, contract.source, event,
                                  lambda session: fn(service, session, contract.from_event(event)))
+
+
+def send_to_dead_letters(amqp_uri: str, service: str, message: Any, reason: str,
+                         queue: str) -> None:
+    """Park a message that no retry can handle: straight to the service's dead-letter route,
+    with why and where it died (confirmed before the original is acknowledged)."""
+    headers = {**(message.headers or {}), REASON_HEADER: reason[:500], QUEUE_HEADER: queue}
+    with kombu.Connection(amqp_uri, transport_options={"confirm_publish": True}) as conn:
+        kombu.Producer(conn.channel()).publish(
+            message.body, exchange=DEAD_LETTER_EXCHANGE, routing_key=service, headers=headers,
+            content_type=message.content_type, content_encoding=message.content_encoding,
+            delivery_mode=2)
+    log.warning("dead letter from %s: %s", queue, reason)
+
+
+def consumer_queue(service: str, source: str, event_type: str, method: str) -> str:
+    """The queue of one consumer method, as nameko names it."""
+    return f"evt-{source}-{event_type}--{service}.{method}"
+
+
+def _text(body: Any) -> str:
+    return body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
 
 
 def consumer_methods(service_cls: type) -> list[tuple[type[Published], Callable]]:
@@ -172,21 +232,41 @@ class DeadLetters:
     def park(self, body: Any, headers: dict[str, Any]) -> int:
         deaths = headers.get("x-death") or [{}]
         death = deaths[0]
-        queue = death.get("queue", "")
+        # Parked by the service itself (a poison message): the reason is its own.
+        queue = headers.get(QUEUE_HEADER) or death.get("queue", "")
+        reason = headers.get(REASON_HEADER) or death.get("reason", "unknown")
         routing_keys = death.get("routing-keys") or [""]
         event_id = body.get("event_id") if isinstance(body, dict) else None
         kept = {k: v for k, v in headers.items() if not k.startswith("x-")}
+        text = json.dumps(body) if isinstance(body, (dict, list)) else _text(body)
         with self.db.transaction() as tx:
             tx.execute(
                 """INSERT INTO dead_letters (queue, exchange, routing_key, body, headers, reason,
                                              event_id)
                    VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-                (queue, death.get("exchange", ""), routing_keys[0], json.dumps(body),
-                 json.dumps(kept, default=str), str(death.get("reason", "unknown")), event_id))
+                (queue, death.get("exchange", ""), routing_keys[0], text.replace("\x00", ""),
+                 json.dumps(kept, default=str), str(reason), event_id))
             letter_id = tx.fetchone()[0]
         metrics.DEAD_LETTERS_PARKED.labels(self.service).inc()
         log.warning("parked dead letter %s from %s (event %s)", letter_id, queue, event_id)
         return letter_id
+
+    def park_unhandled(self, queue: str, body: dict[str, Any], reason: str) -> None:
+        """Park an event a catch-up could not handle (as if it had died in ``queue``), unless it
+        waits there already."""
+        event_id = body.get("event_id")
+        with self.db.transaction() as tx:
+            tx.execute("""SELECT 1 FROM dead_letters WHERE queue = %s AND event_id = %s
+                          AND replayed_at IS NULL""", (queue, event_id))
+            if tx.fetchone() is not None:
+                return
+            tx.execute("""INSERT INTO dead_letters (queue, exchange, routing_key, body, headers,
+                                                    reason, event_id)
+                          VALUES (%s, '', %s, %s, '{}', %s, %s)""",
+                       (queue, body.get("type", ""), json.dumps(body), reason[:1000],
+                        event_id))
+        metrics.DEAD_LETTERS_PARKED.labels(self.service).inc()
+        log.warning("parked dead letter from a catch-up of %s: %s", queue, reason)
 
     def list(self, include_replayed: bool = False) -> list[dict[str, Any]]:
         with self.db.connection() as conn, conn.cursor() as cur:
@@ -224,25 +304,53 @@ class DeadLetters:
 
 def catch_up(service_cls: type, service: Any, source: str,
              read_page: Callable[[list[int], int, list[str]], dict[str, Any]],
-             page: int = 500, start: list[int] | None = None) -> dict[str, Any]:
+             page: int = 500, start: list[int] | None = None,
+             advance: Callable[[list[int]], None] | None = None,
+             park: Callable[[str, dict[str, Any], str], None] | None = None) -> dict[str, Any]:
     """Feed ``source``'s log after ``start`` (from the beginning by default) through this
-    service's consumers of it, once per event; ``next`` in the answer is where it stopped."""
+    service's consumers of it, once per event; ``next`` in the answer is where it stopped.
+
+    Events the inbox shows handled are skipped with one query per page. ``advance(cursor)``
+    is told after every page (the kernel keeps its checkpoint there). With ``park``, an event a
+    consumer cannot handle is parked as a dead letter (``park(queue, body, reason)``) and the
+    catch-up goes on; without it, the failure stops the catch-up.
+    """
     handlers = {contract.type: (contract, fn) for contract, fn in consumer_methods(service_cls)
                 if contract.source == source}
     cursor = list(start or [0, 0])
-    counts: dict[str, Any] = {"read": 0, "applied": 0, "duplicates": 0}
+    counts: dict[str, Any] = {"read": 0, "applied": 0, "duplicates": 0, "parked": 0}
     started = time.monotonic()
     while True:
         result = read_page(cursor, page, sorted(handlers))
-        for body in result["events"]:
-            event = RecordedEvent.from_message(body)
+        bodies = result["events"]
+        handled = service.kernel.handled([b.get("event_id") for b in bodies
+                                          if isinstance(b, dict)])
+        for body in bodies:
             counts["read"] += 1
-            contract, fn = handlers[event.type]
-            applied = handle_event(service, fn, contract, event)
+            contract, fn = handlers[body["type"]]
+            if (fn.__name__, body.get("event_id")) in handled:
+                counts["duplicates"] += 1
+                continue
+            try:
+                verify_event(body, source)
+                applied = handle_event(service, fn, contract, RecordedEvent.from_message(body))
+            except Exception as exc:
+                if park is None:
+                    raise
+                queue = consumer_queue(service.kernel.container.service_name, source,
+                                       contract.type, fn.__name__)
+                park(queue, body, f"catch-up: {type(exc).__name__}: {exc}")
+                counts["parked"] += 1
+                continue
             counts["applied" if applied else "duplicates"] += 1
+        metrics.CATCH_UP_EVENTS.labels(source).inc(len(bodies))
         cursor = result["next"]
+        if advance is not None:
+            advance(cursor)
         if not result["more"]:
             break
-    log.info("caught up with %s in %.1fs: %s", source, time.monotonic() - started, counts)
+    metrics.CATCH_UPS.labels(source).inc()
+    if counts["read"]:
+        log.info("caught up with %s in %.1fs: %s", source, time.monotonic() - started, counts)
     counts["next"] = cursor
     return counts

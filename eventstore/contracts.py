@@ -26,11 +26,11 @@ import types
 import typing
 from typing import Any, ClassVar, dataclass_transform
 
-from .errors import ValidationError
+from .errors import PoisonMessage, ValidationError
 from .events import RecordedEvent
 
 
-class ContractViolation(ValidationError):
+class ContractViolation(ValidationError, PoisonMessage):
     title = "Event does not hold to its contract"
 
 

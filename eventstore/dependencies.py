@@ -29,7 +29,6 @@ import os
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import kombu
 import psycopg2
+import psycopg2.errors
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.standalone.rpc import ClusterRpcProxy
@@ -55,7 +55,14 @@ from .consumers import (
 from .db import Database
 from .errors import ERRORS, ConsortiumError, ValidationError, rebuild
 from .events import RecordedEvent, Upcasters, upcasters_of
-from .identity import CONTEXT_KEY, Access, Identity, check_identity_secret, hub_writers
+from .identity import (
+    CONTEXT_KEY,
+    Access,
+    Identity,
+    check_identity_secret,
+    hub_writers,
+    signed_event,
+)
 from .migrate import migrate
 from .projections import Projection, ProjectionRunner
 from .readmodel import ReadModel
@@ -148,7 +155,7 @@ class Kernel(DependencyProvider):
             self.container.spawn_managed_thread(self.runner.run, identifier="projections")
         self.container.spawn_managed_thread(self._watch, identifier="gauges")
         if consumer_methods(self.container.service_cls):
-            self.container.spawn_managed_thread(self._catch_up_on_start, identifier="catch-up")
+            self.container.spawn_managed_thread(self._keep_caught_up, identifier="catch-up")
         if self.settings.metrics_port:
             self.metrics_server = metrics.serve_metrics(self.settings.metrics_port,
                                                         self.health_checks())
@@ -173,28 +180,48 @@ class Kernel(DependencyProvider):
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
 
-    def _catch_up_on_start(self) -> None:
-        """Read what each source published while this service was not listening: a service
-        added to a running platform, or a queue that was deleted, learns the past from the
-        source's log (the inbox makes it safe to repeat). A checkpoint per source keeps
-        restarts cheap; a source that is not up yet is retried."""
+    def _keep_caught_up(self) -> None:
+        """Read what each source published that this service has not handled: at start (a
+        service added to a running platform, or a queue that was deleted, learns the past from
+        the source's log), then every ``catch_up_seconds``, which keeps the checkpoint per
+        source near the head, so a restart re-reads only what may have been missed. An event a
+        consumer cannot handle is parked as a dead letter and the catch-up goes on; a source
+        that is not up is retried."""
         cls = self.container.service_cls
         service = cls.__new__(cls)   # handlers need only the kernel; no worker exists here
         service.kernel = self
-        config = {"AMQP_URI": self.settings.amqp_uri}
-        for source in sorted({contract.source for contract, _ in consumer_methods(cls)}):
-            name = f"catch-up:{source}"
-            while not self._stopping.is_set():
+        sources = sorted({contract.source for contract, _ in consumer_methods(cls)})
+        while not self._stopping.is_set():
+            pending = False
+            for source in sources:
+                name = f"catch-up:{source}"
+
+                def advance(cursor: list[int], name: str = name) -> None:
+                    self.store.save_checkpoint(name, (int(cursor[0]), int(cursor[1])))
                 try:
-                    with ClusterRpcProxy(config, timeout=30) as cluster:
+                    with self.rpc_to_services(timeout=30) as cluster:
                         read_page = getattr(cluster, source).read_events
-                        result = catch_up(cls, service, source, read_page,
-                                          start=list(self.store.checkpoint(name)))
-                    self.store.save_checkpoint(name, tuple(result["next"]))
-                    break
+                        catch_up(cls, service, source, read_page,
+                                 start=list(self.store.checkpoint(name)), advance=advance,
+                                 park=self.dead_letters.park_unhandled)
                 except Exception as exc:  # noqa: BLE001 - the source may not be up yet
-                    log.info("catch-up with %s not possible yet: %s", source, exc)
-                    self._stopping.wait(2.0)
+                    log.info("catch-up with %s not possible now: %s", source, exc)
+                    pending = True
+            self._stopping.wait(2.0 if pending else self.settings.catch_up_seconds)
+
+    def handled(self, event_ids: list[Any]) -> set[tuple[str, str]]:
+        """(consumer, event id) of these events that this service's consumers handled."""
+        ids = [i for i in event_ids if isinstance(i, str)]
+        if not ids:
+            return set()
+        def query(cur: Any) -> set[tuple[str, str]]:
+            cur.execute("SELECT consumer, event_id::text FROM inbox "
+                        "WHERE event_id = ANY(%s::uuid[])", (ids,))
+            return set(cur.fetchall())
+        try:
+            return self.db.with_cursor(query)
+        except psycopg2.errors.InvalidTextRepresentation:
+            return set()   # an id that is no UUID was handled by no one
 
     def stop(self) -> None:
         self._stopping.set()
@@ -210,6 +237,13 @@ class Kernel(DependencyProvider):
 
     def get_dependency(self, worker_ctx) -> Kernel:
         return self
+
+    def rpc_to_services(self, timeout: float) -> ClusterRpcProxy:
+        """A client of other services' RPC, calling as this service (a signed identity that
+        the kernel's RPC methods ask for)."""
+        identity = Identity.service(self.container.service_name)
+        return ClusterRpcProxy({"AMQP_URI": self.settings.amqp_uri}, timeout=timeout,
+                               context_data={CONTEXT_KEY: identity.to_header()})
 
     def handle(self, consumer: str, source: str, event: RecordedEvent,
                work: Callable[[Session], Any]) -> bool:
@@ -278,14 +312,11 @@ class Caller(DependencyProvider):
 
 
 # What the gateway passes with a command besides the caller (nameko carries context data to
-# the service as message headers): the HTTP request's Idempotency-Key and If-Match.
+# the service as message headers): the HTTP request's Idempotency-Key and If-Match, and the
+# moment (epoch seconds) after which it will have answered 503 and nothing may commit.
 IDEMPOTENCY_KEY = "idempotency_key"
 IF_MATCH = "if_match"
-
-
-def new_id(prefix: str) -> str:
-    """A server-chosen id, like ``mem-3f9a0c1b2d4e``."""
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+DEADLINE = "deadline"
 
 
 class CommandRunner:
@@ -339,6 +370,7 @@ class CommandRunner:
             raise ValidationError("Idempotency-Key must be 1 to 200 characters",
                                   {"Idempotency-Key": ["1 to 200 characters"]})
         expected = _if_match(ctx.data.get(IF_MATCH))
+        deadline = _deadline(ctx.data.get(DEADLINE))
         request = [ctx.service_name, ctx.entrypoint.method_name, list(ctx.args), ctx.kwargs]
 
         def decided(target: Any, session: Session) -> Any:
@@ -349,7 +381,15 @@ class CommandRunner:
             return result if view is None else view(result, session)
 
         return self.kernel.work.command(caller, locate, decided, answer, key=key,
-                                        request=request, expected_version=expected)
+                                        request=request, expected_version=expected,
+                                        deadline=deadline)
+
+
+def _deadline(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        raise ValidationError("the call's deadline is not a time") from None
 
 
 def _if_match(value: Any) -> int | None:
@@ -431,14 +471,16 @@ class KernelEntrypoints:
     @rpc
     def read_events(self, after: list[int], limit: int = 500,
                     types: list[str] | None = None) -> dict[str, Any]:
-        """A page of this service's log after the cursor ``after`` (catch-up, feeds)."""
+        """A page of this service's log after the cursor ``after`` (catch-up, feeds): every
+        hub's events, so only for the platform itself."""
+        self.caller().require_platform()
         limit = max(1, min(int(limit), 5000))
         store = self.kernel.store
         batch = store.read_all((int(after[0]), int(after[1])), limit)
         wanted = set(types) if types else None
         service = self.kernel.container.service_name
         return {
-            "events": [e.to_message(service) for e in batch
+            "events": [signed_event(e.to_message(service)) for e in batch
                        if wanted is None or e.type in wanted],
             "next": list(batch[-1].cursor) if batch else [int(after[0]), int(after[1])],
             "more": len(batch) == limit,
@@ -447,14 +489,15 @@ class KernelEntrypoints:
     @rpc
     def catch_up(self, source: str) -> dict[str, int]:
         """Re-read ``source``'s log through this service's consumers of it (inbox dedups)."""
-        config = {"AMQP_URI": self.kernel.settings.amqp_uri}
-        with ClusterRpcProxy(config, timeout=60) as cluster:
+        self.caller().require_platform()
+        with self.kernel.rpc_to_services(timeout=60) as cluster:
             proxy = getattr(cluster, source)
             return catch_up(type(self), self, source,
                             lambda after, limit, types: proxy.read_events(after, limit, types))
 
     @rpc
     def dead_letters(self, include_replayed: bool = False) -> list[dict[str, Any]]:
+        self.caller().require_platform()
         letters = self.kernel.dead_letters.list(include_replayed)
         for letter in letters:
             for key in ("parked_at", "replayed_at"):
@@ -464,6 +507,7 @@ class KernelEntrypoints:
 
     @rpc
     def replay_dead_letter(self, letter_id: int) -> None:
+        self.caller().require_platform()
         self.kernel.dead_letters.replay(int(letter_id))
 
     @DeadLetterParker.decorator

@@ -60,6 +60,17 @@ class StreamNotFound(NotFound):
     title = "Stream not found"
 
 
+class PoisonMessage(ConsortiumError):
+    """A message no retry can handle: it is dead-lettered at once, with the reason."""
+
+    status = 422
+    title = "Message refused"
+
+
+class ForgedEvent(PoisonMessage):
+    title = "Event not signed by its source"
+
+
 class Forbidden(ConsortiumError):
     status = 403
     title = "Forbidden"
@@ -111,6 +122,13 @@ class ServiceUnavailable(ConsortiumError):
     title = "Service unavailable"
 
 
+class DeadlinePassed(ServiceUnavailable):
+    """The caller stopped waiting before the command could commit: it is not applied, and
+    never will be (the gateway answered 503)."""
+
+    title = "Deadline passed"
+
+
 def rebuild(cls: type[ConsortiumError], detail: str = "", extra: str = "{}"
             ) -> ConsortiumError:
     """Recreate an error from its (detail, extra as JSON) args, whatever its constructor
@@ -129,6 +147,7 @@ def rebuild(cls: type[ConsortiumError], detail: str = "", extra: str = "{}"
 ERRORS: dict[str, type[ConsortiumError]] = {
     cls.__name__: cls
     for cls in (ConsortiumError, ValidationError, InvalidEvent, IdempotencyKeyReused, NotFound,
+                PoisonMessage, ForgedEvent,
                 StreamNotFound, Forbidden, Unauthorized, Conflict, WrongExpectedVersion,
-                PreconditionFailed, PayloadTooLarge, ServiceUnavailable)
+                PreconditionFailed, PayloadTooLarge, ServiceUnavailable, DeadlinePassed)
 }

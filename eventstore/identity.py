@@ -11,17 +11,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .config import check_secret, secret
-from .errors import Forbidden, NotFound, Unauthorized
+from .errors import Forbidden, ForgedEvent, NotFound, Unauthorized
 
 ROLES = ("admin", "facilitator", "member", "agency", "operator")
-# A service acting on its own account (a consumer deciding on another service's event); never
-# in a token.
+# A service acting on its own account (a consumer deciding, a catch-up reading another
+# service's log); never in a token.
 SERVICE_ROLE = "service"
+# Roles that may hold "*" (every hub); any other role names its hubs.
+SPANNING_ROLES = ("admin", SERVICE_ROLE)
+# Who may read a service's raw log and its dead letters (the kernel's own RPC methods).
+PLATFORM_ROLES = ("admin", "operator", SERVICE_ROLE)
+# How long a signed identity is good for: at most the token's own life, and a short while, so a
+# header captured on the broker soon opens nothing. Services sign their own for longer work.
+IDENTITY_SECONDS = 300
+SERVICE_IDENTITY_SECONDS = 3600
 CONTEXT_KEY = "identity"  # travels as the AMQP header nameko.identity
 IDENTITY_SECRET = "CONSORTIUM_IDENTITY_SECRET"
 DEV_IDENTITY_SECRET = "consortium-development-identity-secret-not-for-production"
@@ -39,6 +48,39 @@ def _signature(body: str) -> str:
     return hmac.new(identity_secret().encode(), body.encode(), hashlib.sha256).hexdigest()
 
 
+# -- where an event came from -------------------------------------------------------------
+# Every event a service publishes (the relay) or serves (read_events) is signed with a key of
+# its own derived from the identity secret; consumers refuse one whose signature does not hold,
+# so a client that may publish on the broker cannot put words in a service's mouth
+# (docs/decisions/004-tenancy-and-identity.md).
+
+def _event_key(source: str) -> bytes:
+    return hmac.new(identity_secret().encode(), f"events:{source}".encode(),
+                    hashlib.sha256).digest()
+
+
+def _canonical(body: dict) -> bytes:
+    unsigned = {k: v for k, v in body.items() if k != "signature"}
+    return json.dumps(unsigned, sort_keys=True, separators=(",", ":")).encode()
+
+
+def signed_event(body: dict) -> dict:
+    """An event message (``RecordedEvent.to_message``) with its source's signature."""
+    signature = hmac.new(_event_key(str(body["source"])), _canonical(body),
+                         hashlib.sha256).hexdigest()
+    return {**body, "signature": signature}
+
+
+def verify_event(body: Any, source: str) -> None:
+    """Refuse a message that is not an event signed by ``source``."""
+    if not isinstance(body, dict) or body.get("source") != source:
+        raise ForgedEvent(f"not an event of {source}")
+    signature = body.get("signature")
+    expected = hmac.new(_event_key(source), _canonical(body), hashlib.sha256).hexdigest()
+    if not isinstance(signature, str) or not hmac.compare_digest(signature, expected):
+        raise ForgedEvent(f"an event that {source} did not sign")
+
+
 @dataclass(frozen=True)
 class Identity:
     sub: str
@@ -46,15 +88,18 @@ class Identity:
     hubs: tuple[str, ...] = ()
     member: str | None = None
     state: str | None = None
+    # When the signed header stops being accepted (epoch seconds); None: not signed yet.
+    expires: float | None = field(default=None, compare=False)
     extra: dict = field(default_factory=dict, compare=False)
 
     @classmethod
     def service(cls, name: str) -> Identity:
-        return cls(sub=f"service:{name}", role=SERVICE_ROLE, hubs=("*",))
+        return cls(sub=f"service:{name}", role=SERVICE_ROLE, hubs=("*",),
+                   expires=time.time() + SERVICE_IDENTITY_SECONDS)
 
     @property
     def all_hubs(self) -> bool:
-        return "*" in self.hubs or self.role == "admin"
+        return self.role == "admin" or (self.role in SPANNING_ROLES and "*" in self.hubs)
 
     def may_read_hub(self, hub_id: str | None) -> bool:
         return self.all_hubs or (hub_id is not None and hub_id in self.hubs
@@ -92,9 +137,17 @@ class Identity:
         if self.role not in roles:
             raise Forbidden(f"role {self.role} may not do this")
 
+    def require_platform(self) -> None:
+        """The platform's own machinery (every hub's raw log, dead letters): a service, an
+        operator or the consortium admin."""
+        if self.role not in PLATFORM_ROLES:
+            raise Forbidden(f"role {self.role} may not read the platform's logs")
+
     def to_header(self) -> str:
+        expires = self.expires if self.expires is not None else time.time() + IDENTITY_SECONDS
         body = json.dumps({"sub": self.sub, "role": self.role, "hubs": list(self.hubs),
-                           "member": self.member, "state": self.state}, sort_keys=True)
+                           "member": self.member, "state": self.state,
+                           "exp": round(expires, 3)}, sort_keys=True)
         return json.dumps({"identity": body, "sig": _signature(body)})
 
     @classmethod
@@ -114,11 +167,16 @@ class Identity:
             data = json.loads(body)
             identity = cls(sub=str(data["sub"]), role=data["role"],
                            hubs=tuple(str(h) for h in data.get("hubs") or ()),
-                           member=data.get("member"), state=data.get("state"))
+                           member=data.get("member"), state=data.get("state"),
+                           expires=float(data["exp"]))
         except (ValueError, KeyError, TypeError):
             raise Unauthorized("malformed caller identity") from None
-        if identity.role not in ROLES:
+        if identity.role not in (*ROLES, SERVICE_ROLE):
             raise Unauthorized(f"unknown role {identity.role!r}")
+        if "*" in identity.hubs and identity.role not in SPANNING_ROLES:
+            raise Unauthorized(f"role {identity.role} may not span every hub")
+        if identity.expires is not None and identity.expires < time.time():
+            raise Unauthorized("the caller identity has expired")
         return identity
 
     def metadata(self) -> dict[str, str]:

@@ -103,6 +103,10 @@ COMMAND_RETRIES = Counter(
     "Commands and handled events decided again because a stream they read moved meanwhile",
     ["service"])
 
+COMMANDS_PAST_DEADLINE = Counter(
+    "eventstore_commands_past_deadline_total",
+    "Commands refused because their caller had stopped waiting (never applied)")
+
 RELAY_PUBLISHED = Counter(
     "relay_events_published_total", "Events published and confirmed by the broker", ["service"])
 RELAY_LAG = Gauge(
@@ -120,6 +124,12 @@ CONSUMER_HANDLED = Counter(
     ["consumer", "outcome"])  # outcome: handled | duplicate | failed
 CONSUMER_LAG = Gauge(
     "consumer_lag_messages", "Messages waiting in a consumer's queue", ["queue"])
+CATCH_UPS = Counter(
+    "consumer_catch_ups_total", "Catch-ups with a source's log that ran to its end",
+    ["source"])
+CATCH_UP_EVENTS = Counter(
+    "consumer_catch_up_events_total",
+    "Events a catch-up read from a source's log (handled before or not)", ["source"])
 DEAD_LETTERS_PARKED = Counter(
     "dead_letters_parked_total", "Messages parked after the delivery limit", ["service"])
 DEAD_LETTERS_WAITING = Gauge(

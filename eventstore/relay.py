@@ -30,6 +30,7 @@ import psycopg2
 from . import metrics
 from .db import connect
 from .events import RecordedEvent
+from .identity import signed_event
 from .store import EventStore
 
 log = logging.getLogger("eventstore.relay")
@@ -142,7 +143,7 @@ class Relay:
                 _idle(broker, self.poll_seconds)
 
     def _publish(self, channel, confirms: _Confirms, event: RecordedEvent) -> None:
-        body = event.to_message(self.service)
+        body = signed_event(event.to_message(self.service))
         headers = {"nameko.correlation_id": event.metadata.get("correlation_id", "")}
         confirms.publish(channel, json.dumps(body), self.exchange, event.type, headers,
                          event.event_id)

@@ -297,6 +297,17 @@ class EventStore:
             "INSERT INTO idempotency_keys (key, request_hash, result) VALUES (%s, %s, %s)",
             (key, fingerprint, json.dumps(result)), cur)
 
+    def redact_recorded(self, subject_id: str, fields: dict[str, Any], cur: Any = None) -> int:
+        """Overwrite ``fields`` in every recorded answer about ``subject_id`` (an answer whose
+        ``id`` it is): erasing a person reaches the answers Idempotency-Keys keep, so a replay
+        of the request that added them answers without their personal data."""
+        def run(c: Any) -> int:
+            c.execute("""UPDATE idempotency_keys SET result = result || %s::jsonb
+                         WHERE jsonb_typeof(result) = 'object' AND result->>'id' = %s""",
+                      (json.dumps(fields), subject_id))
+            return c.rowcount
+        return self._run(cur, run)
+
     def streams_with(self, event_type: str, field: str, value: str,
                      cur: Any = None) -> list[str]:
         """Ids of the streams that recorded ``event_type`` with ``data[field] == value`` (a

@@ -8,7 +8,13 @@ import jwt
 
 from eventstore import config
 from eventstore.errors import Unauthorized
-from eventstore.identity import ROLES, Identity, check_identity_secret
+from eventstore.identity import (
+    IDENTITY_SECONDS,
+    ROLES,
+    SPANNING_ROLES,
+    Identity,
+    check_identity_secret,
+)
 
 DEV_SECRET = "consortium-development-secret-do-not-use-in-production"
 
@@ -26,6 +32,8 @@ def issue(sub: str, role: str, hubs: list[str], member: str | None = None,
           state: str | None = None, ttl_seconds: int = 30 * 24 * 3600) -> str:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if "*" in hubs and role not in SPANNING_ROLES:
+        raise ValueError(f"a {role} token names its hubs; only an admin's spans every hub")
     claims = {"sub": sub, "role": role, "hubs": hubs, "exp": int(time.time()) + ttl_seconds}
     if member:
         claims["member"] = member
@@ -47,6 +55,11 @@ def authenticate(header: str | None) -> Identity:
     hubs = claims.get("hubs") or []
     if claims["role"] not in ROLES or not isinstance(hubs, list):
         raise Unauthorized("invalid token claims")
+    if "*" in hubs and claims["role"] not in SPANNING_ROLES:
+        # Only the consortium admin spans every hub; a member or facilitator names its hubs.
+        raise Unauthorized(f"a {claims['role']} token may not name every hub (\"*\")")
+    # The identity passed to services lives no longer than the token, and briefly.
+    expires = min(float(claims["exp"]), time.time() + IDENTITY_SECONDS)
     return Identity(sub=str(claims["sub"]), role=claims["role"],
                     hubs=tuple(str(h) for h in hubs), member=claims.get("member"),
-                    state=claims.get("state"))
+                    state=claims.get("state"), expires=expires)

@@ -23,7 +23,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from eventstore.config import gateway_services
-from eventstore.dependencies import IDEMPOTENCY_KEY, IF_MATCH, register_remote_errors
+from eventstore.dependencies import DEADLINE, IDEMPOTENCY_KEY, IF_MATCH, register_remote_errors
 from eventstore.errors import (
     ConsortiumError,
     Forbidden,
@@ -48,6 +48,9 @@ HTTP_SECONDS = Histogram("gateway_http_request_duration_seconds", "Time to answe
                          ["route", "method"])
 MAX_BODY_BYTES = 1_000_000
 RPC_TIMEOUT_SECONDS = float(os.environ.get("CONSORTIUM_RPC_TIMEOUT", "10"))
+# A command must commit this long before the gateway stops waiting for it, so a request
+# answered 503 is never applied (the commit itself and the answer's way back take a moment).
+COMMIT_MARGIN_SECONDS = min(1.0, RPC_TIMEOUT_SECONDS / 5)
 SERVICES = gateway_services()
 ROUTES: list[Route] = [route for service in SERVICES for route in service_routes(service)]
 
@@ -86,6 +89,8 @@ class Context(DependencyProvider):
                 worker_ctx.data[IDEMPOTENCY_KEY] = key
             if if_match is not None:
                 worker_ctx.data[IF_MATCH] = str(if_match)
+            worker_ctx.data[DEADLINE] = str(time.time() + RPC_TIMEOUT_SECONDS
+                                            - COMMIT_MARGIN_SECONDS)
         return set_context
 
 
@@ -196,6 +201,7 @@ class Gateway:
     @Api.decorator("GET", "/readyz")
     def readyz(self, request: Request) -> Response:
         checks: dict[str, dict[str, Any]] = {}
+        self.set_context(Identity.service("gateway"), None, None)   # the platform asks itself
         for service in SERVICES:
             try:
                 with eventlet.Timeout(3):
@@ -222,7 +228,9 @@ class Gateway:
 
 # One RPC proxy per configured service, as class attributes where nameko finds dependencies.
 for _service in SERVICES:
-    setattr(Gateway, _service, RpcProxy(_service))
+    # A request that waits in the service's queue longer than the gateway waits for its answer
+    # expires there: it is never picked up after the 503.
+    setattr(Gateway, _service, RpcProxy(_service, expiration=RPC_TIMEOUT_SECONDS))
 
 
 @functools.cache

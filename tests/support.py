@@ -200,3 +200,12 @@ def cli(*args: str) -> str:
     process.stop()
     assert process.proc.returncode == 0, output
     return output
+
+
+def delete_queues(amqp_uri: str, *names: str) -> None:
+    """Forget queues an earlier test of the session left behind (a consumer's queue outlives
+    its process, and keeps collecting what the next test's producer publishes)."""
+    with kombu.Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        for name in names:
+            channel.queue_delete(name)

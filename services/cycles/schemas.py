@@ -5,6 +5,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from eventstore.ids import ANY_ID, ID_RULE
 from eventstore.validation import IsoDate, Parts
 
 from .domain import (
@@ -18,8 +19,9 @@ from .domain import (
     PHASES,
 )
 
-ID = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$",
-                     error="lower-case letters, digits and dashes, 2 to 63 characters")
+# A new object's own id (the service checks it is in the hub's namespace), and any id a body
+# names (eventstore/ids.py).
+ID = validate.Regexp(ANY_ID, error=ID_RULE)
 TITLE = validate.Length(min=1, max=200)
 TEXT = validate.Length(min=1, max=5000)
 NUMBER: dict[str, Any] = {"allow_nan": False, "validate": validate.Range(min=-1e12, max=1e12)}

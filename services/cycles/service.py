@@ -12,9 +12,10 @@ from nameko.rpc import rpc
 
 from eventstore.commands import Session
 from eventstore.consumers import consumes
-from eventstore.dependencies import Kernel, KernelEntrypoints, new_id
+from eventstore.dependencies import Kernel, KernelEntrypoints
 from eventstore.errors import Conflict
 from eventstore.identity import member_work
+from eventstore.ids import id_for
 from eventstore.validation import dump, dump_page, load, view
 from services.membership import contracts as membership
 
@@ -47,6 +48,12 @@ def project_of(kind: str) -> Callable[[Session, str], Project]:
     def find(session: Session, part_id: str) -> Project:
         return session.load(Project, session.read_model.project_of(part_id, kind))
     return find
+
+
+def part_id(project: Project, data: dict[str, Any], prefix: str) -> str:
+    """The id of a new goal, data set, idea, prototype, indicator or test cycle: the client's
+    in the hub's namespace, or a new one."""
+    return id_for(project.hub_id, data.get("id"), prefix)
 
 
 def iso(values: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +93,7 @@ class Cycles(KernelEntrypoints):
         data = load(schemas.ProblemCreate, payload)
 
         def draft(hub: KnownHub, session: Session) -> Problem:
-            problem = session.create(Problem, data.get("id") or new_id("pop"))
+            problem = session.create(Problem, id_for(hub.id, data.get("id"), "pop"))
             problem.draft(hub.id, data["title"], data["statement"], data["supporting_data"],
                           data["selection_criteria"])
             return problem
@@ -119,7 +126,7 @@ class Cycles(KernelEntrypoints):
             problem = session.load(Problem, data["problem_id"])
             if session.read_model.adopted(member.id, problem.id):
                 raise Conflict(f"member {member.id} has adopted problem {problem.id} already")
-            project = session.create(Project, data.get("id") or new_id("prj"))
+            project = session.create(Project, id_for(member.hub_id, data.get("id"), "prj"))
             project.open(member.hub_id, member.id, problem, member.active)
             return project
         return self.commands.on(known_member, member_id, adopt, project_view,
@@ -137,7 +144,7 @@ class Cycles(KernelEntrypoints):
     def set_goal(self, project_id: str, payload: dict) -> dict:
         data = load(schemas.GoalCreate, payload)
         return self.commands.on(Project, project_id, lambda project, _: project.set_goal(
-            data.get("id") or new_id("goal"), iso(data), today()), project_view,
+            part_id(project, data, "goal"), iso(data), today()), project_view,
             access=member_work)
 
     @rpc
@@ -152,28 +159,28 @@ class Cycles(KernelEntrypoints):
     def collect_data(self, project_id: str, payload: dict) -> dict:
         data = load(schemas.DataCreate, payload)
         return self.commands.on(Project, project_id, lambda project, _: project.collect_data(
-            data.get("id") or new_id("dat"), data["method"], data["summary"],
+            part_id(project, data, "dat"), data["method"], data["summary"],
             data.get("source"), data.get("n")), project_view, access=member_work)
 
     @rpc
     def add_insight(self, project_id: str, payload: dict) -> dict:
         data = load(schemas.InsightCreate, payload)
         return self.commands.on(Project, project_id, lambda project, _: project.add_insight(
-            data.get("id") or new_id("ins"), data["text"], data["data_ids"]), project_view,
+            part_id(project, data, "ins"), data["text"], data["data_ids"]), project_view,
             access=member_work)
 
     @rpc
     def add_idea(self, project_id: str, payload: dict) -> dict:
         data = load(schemas.IdeaCreate, payload)
         return self.commands.on(Project, project_id, lambda project, _: project.add_idea(
-            data.get("id") or new_id("idea"), data["description"], data["source"],
+            part_id(project, data, "idea"), data["description"], data["source"],
             data.get("source_ref")), project_view, access=member_work)
 
     @rpc
     def propose_prototype(self, project_id: str, payload: dict) -> dict:
         data = load(schemas.PrototypeCreate, payload)
         return self.commands.on(Project, project_id, lambda project, _: (
-            project.propose_prototype(data.get("id") or new_id("pro"), data["name"],
+            project.propose_prototype(part_id(project, data, "pro"), data["name"],
                                       data["description"], data["idea_ids"])),
             project_view, access=member_work)
 
@@ -195,14 +202,14 @@ class Cycles(KernelEntrypoints):
     def define_indicator(self, prototype_id: str, payload: dict) -> dict:
         data = load(schemas.IndicatorCreate, payload)
         return self.commands.on(project_of("prototype"), prototype_id, lambda project, _: (
-            project.define_indicator(data.get("id") or new_id("ind"), prototype_id, data)),
+            project.define_indicator(part_id(project, data, "ind"), prototype_id, data)),
             project_view, access=member_work)
 
     @rpc
     def start_cycle(self, prototype_id: str, payload: dict) -> dict:
         data = load(schemas.CycleCreate, payload)
         return self.commands.on(project_of("prototype"), prototype_id, lambda project, _: (
-            project.start_cycle(data.get("id") or new_id("cyc"), prototype_id,
+            project.start_cycle(part_id(project, data, "cyc"), prototype_id,
                                 iso(data["plan"]), data["prediction"])),
             project_view, access=member_work)
 

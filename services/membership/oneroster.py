@@ -38,10 +38,12 @@ class StaffRow:
     email: str | None
     position: str
 
-    def person_id(self, member_id: str) -> str:
-        """The same roster row always maps to the same person, so a re-import adds no one."""
+    def person_id(self, hub_id: str, member_id: str) -> str:
+        """The same roster row always maps to the same person, so a re-import adds no one.
+        The id is in the hub's namespace (eventstore/ids.py): no other hub can create it
+        first, or learn whether it exists."""
         digest = hashlib.sha256(f"{member_id}/{self.sourced_id}".encode()).hexdigest()
-        return f"per-{digest[:16]}"
+        return f"{hub_id}.per-{digest[:16]}"
 
 
 @dataclass

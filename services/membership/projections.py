@@ -152,4 +152,8 @@ class MembershipReadModel(ReadModel):
                       email = EXCLUDED.email""", person_id, name, email)
 
     def erase_personal_data(self, person_id: str) -> None:
+        """The person's name and email leave every table: their row of personal data, and
+        the answers recorded for Idempotency-Keys."""
         self.write("DELETE FROM people_pii WHERE person_id = %s", person_id)
+        self.store.redact_recorded(person_id, {"name": None, "email": None, "erased": True},
+                                   self.cur)

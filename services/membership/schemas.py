@@ -3,15 +3,21 @@ of the OpenAPI document."""
 
 from marshmallow import Schema, fields, validate
 
+from eventstore.ids import ANY_ID, ID_RULE
+from eventstore.ids import HUB_ID as HUB_ID_PATTERN
+
 from .domain import DESIGN_TEAM_GROUPS, FACILITATION_STAGES, MEMBER_KINDS, ROLES
 
-ID = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}$",
-                     error="lower-case letters, digits and dashes, 2 to 63 characters")
+# A new object's own id (the service checks it is in the hub's namespace), and any id a body
+# names (eventstore/ids.py).
+ID = validate.Regexp(ANY_ID, error=ID_RULE)
+HUB_ID = validate.Regexp(HUB_ID_PATTERN, error="lower-case letters, digits and dashes, 2 to "
+                                                "63 characters, no dot")
 NAME = validate.Length(min=1, max=200)
 
 
 class HubCreate(Schema):
-    id = fields.String(validate=ID)
+    id = fields.String(validate=HUB_ID)
     name = fields.String(required=True, validate=NAME)
     state = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{2}$",
                                                                   error="two capital letters"))

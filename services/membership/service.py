@@ -9,8 +9,9 @@ from nameko.rpc import rpc
 
 from eventstore.commands import Session
 from eventstore.consumers import consumes
-from eventstore.dependencies import Kernel, KernelEntrypoints, new_id
+from eventstore.dependencies import Kernel, KernelEntrypoints
 from eventstore.identity import admins
+from eventstore.ids import id_for, new_id
 from eventstore.validation import dump, dump_page, load, view
 from services.cycles import contracts as cycles
 
@@ -79,7 +80,7 @@ class Membership(KernelEntrypoints):
         data = load(schemas.MemberCreate, payload)
 
         def enroll(hub: Hub, session: Session) -> Member:
-            member = session.create(Member, data.get("id") or new_id("mem"))
+            member = session.create(Member, id_for(hub.id, data.get("id"), "mem"))
             member.enroll(hub.id, data["name"], data["kind"], data["grade_span"],
                           data["enrollment"], data.get("cds_code"), data.get("nces_id"))
             return member
@@ -137,7 +138,7 @@ class Membership(KernelEntrypoints):
         data = load(schemas.PersonCreate, payload)
 
         def add(hub: Hub, session: Session) -> Person:
-            person = session.create(Person, data.get("id") or new_id("per"))
+            person = session.create(Person, id_for(hub.id, data.get("id"), "per"))
             person.add(hub.id)
             session.after_save(lambda: session.read_model.keep_personal_data(
                 person.id, data["name"], data.get("email")))
@@ -156,7 +157,7 @@ class Membership(KernelEntrypoints):
             member.require_active()
             roster = read_staff(data["orgs"], data["users"], member.id, member.name,
                                 (member.nces_id, member.cds_code))
-            ids = [row.person_id(member.id) for row in roster.staff]
+            ids = [row.person_id(str(member.hub_id), member.id) for row in roster.staff]
             on_file = session.read_model.personal_data(ids)
             people = []
             for row, person_id in zip(roster.staff, ids, strict=True):

@@ -7,9 +7,14 @@ import json
 import kombu
 import pytest
 
-from tests.support import ServiceProcess, cli, query, wait_until
+from tests.support import ServiceProcess, cli, delete_queues, query, wait_until
 
 DUPLICATES = 'consumer_events_total{consumer="on_entry_made",outcome="duplicate"}'
+
+
+@pytest.fixture(autouse=True)
+def no_queue_of_an_earlier_test(amqp_uri):
+    delete_queues(amqp_uri, "evt-ledger-EntryMade--tally.on_entry_made")
 
 
 @pytest.fixture
@@ -29,8 +34,9 @@ def ledger(ledger_db, amqp_uri):
     process.stop()
 
 
-def start_tally(tally_db, amqp_uri):
-    return ServiceProcess("tally", "tests.fixtures.tally.service:Tally", tally_db, amqp_uri)
+def start_tally(tally_db, amqp_uri, **env):
+    return ServiceProcess("tally", "tests.fixtures.tally.service:Tally", tally_db, amqp_uri,
+                          env=env)
 
 
 def tallied(tally_db):
@@ -123,3 +129,69 @@ def test_projection_rebuild_gives_the_live_read_model(ledger, ledger_db):
     ledger.rpc("make_entry", 100)   # the live runner goes on from the rebuilt checkpoint
     wait_until(lambda: len(read_model()[0]) == 41, what="the live projection after rebuild")
     assert read_model()[1][0] == ("hub-a", 27, live[1][0][2] + 100)
+
+
+def publish(amqp_uri, body, routing_key="EntryMade", raw=False):
+    with kombu.Connection(amqp_uri) as conn:
+        producer = kombu.Producer(conn.channel())
+        if raw:
+            producer.publish(body, exchange="ledger.events", routing_key=routing_key,
+                             content_type="application/json", content_encoding="utf-8")
+        else:
+            producer.publish(body, exchange="ledger.events", routing_key=routing_key,
+                             serializer="json")
+
+
+def test_forged_undecodable_and_contract_breaking_messages_become_dead_letters(
+        ledger, tally_db, amqp_uri):
+    from eventstore.identity import signed_event
+    ledger.rpc("make_entry", 1)
+    tally = start_tally(tally_db, amqp_uri)
+    try:
+        wait_until(lambda: tallied(tally_db) == [1], what="the real entry tallied")
+        real = ledger.rpc("read_events", [0, 0], 10)["events"][0]
+        # Someone on the broker forges the ledger's event: a huge n, no valid signature.
+        forged = {**real, "event_id": "00000000-0000-4000-8000-000000000001",
+                  "data": {"n": 10**9}}
+        publish(amqp_uri, forged)
+        # A body that is not JSON at all.
+        publish(amqp_uri, b"\x89PNG not json", raw=True)
+        # A genuine signature on data that breaks the contract (n must be an integer).
+        broken = signed_event({**real, "event_id": "00000000-0000-4000-8000-000000000002",
+                               "data": {"n": "seven"}})
+        publish(amqp_uri, broken)
+        letters = wait_until(lambda: len(tally.rpc("dead_letters")) == 3
+                             and tally.rpc("dead_letters"), what="three dead letters")
+        reasons = sorted(letter["reason"].split(":")[0] for letter in letters)
+        assert reasons == ["ContractViolation", "ForgedEvent", "undecodable"], letters
+        assert all(letter["queue"] == "evt-ledger-EntryMade--tally.on_entry_made"
+                   for letter in letters)
+        assert tallied(tally_db) == [1]   # nothing of them was applied
+        assert tally.metric('dead_letters_parked_total{service="tally"}') == 3
+    finally:
+        tally.stop()
+
+
+def test_the_catch_up_checkpoint_follows_what_was_handled_while_running(ledger, tally_db,
+                                                                        amqp_uri):
+    tally = start_tally(tally_db, amqp_uri, CONSORTIUM_CATCH_UP_SECONDS="0.5")
+    try:
+        for n in range(20):
+            ledger.rpc("make_entry", n)
+        wait_until(lambda: tallied(tally_db) == list(range(20)), what="live delivery")
+        last = ledger.rpc("read_events", [0, 0], 100)["events"][-1]
+        # Without a restart, the checkpoint moves up to the last event handled.
+        wait_until(lambda: query(tally_db, "SELECT tx_id::text::bigint, position FROM "
+                                           "checkpoints WHERE name = 'catch-up:ledger'")
+                   == [(last["tx_id"], last["position"])], what="the checkpoint at the head")
+    finally:
+        tally.stop()
+    # So a restart reads nothing again.
+    tally = start_tally(tally_db, amqp_uri)
+    try:
+        wait_until(lambda: tally.metric('consumer_catch_ups_total{source="ledger"}') >= 1,
+                   what="the start-up catch-up to finish")
+        assert tally.metric('consumer_catch_up_events_total{source="ledger"}') == 0
+        assert tally.metric(DUPLICATES) == 0
+    finally:
+        tally.stop()

@@ -346,20 +346,20 @@ def test_staff_entering_measurements_at_once_are_all_recorded_without_if_match(p
              ("data", {"method": "survey", "summary": "Math survey", "n": 21}),
              ("phase", {"phase": "interpret"}), ("insights", {"text": "They give up"}),
              ("phase", {"phase": "ideate"}),
-             ("ideas", {"id": "busy-idea", "description": "Number talks", "source": "peer"}),
+             ("ideas", {"id": "busy-hub.idea", "description": "Number talks", "source": "peer"}),
              ("phase", {"phase": "prototype"}),
-             ("prototypes", {"id": "busy-proto", "name": "Number talks",
-                             "description": "daily", "idea_ids": ["busy-idea"]})]
+             ("prototypes", {"id": "busy-hub.proto", "name": "Number talks",
+                             "description": "daily", "idea_ids": ["busy-hub.idea"]})]
     for path, body in steps:
         client.ok("POST", f"/v1/projects/{pid}/{path}", body, token=facilitator)
-    client.ok("POST", "/v1/prototypes/busy-proto/selection",
+    client.ok("POST", "/v1/prototypes/busy-hub.proto/selection",
               {"criteria": [{"criterion": "doable", "met": True}]}, token=facilitator)
-    client.ok("POST", "/v1/prototypes/busy-proto/indicators", {
-        "id": "busy-persistence", "name": "Persistence", "kind": "leading", "unit": "%",
+    client.ok("POST", "/v1/prototypes/busy-hub.proto/indicators", {
+        "id": "busy-hub.persistence", "name": "Persistence", "kind": "leading", "unit": "%",
         "direction": "up"}, token=facilitator)
     client.ok("POST", f"/v1/projects/{pid}/phase", {"phase": "test"}, token=facilitator)
-    client.ok("POST", "/v1/prototypes/busy-proto/cycles", {
-        "id": "busy-cycle", "prediction": "rises",
+    client.ok("POST", "/v1/prototypes/busy-hub.proto/cycles", {
+        "id": "busy-hub.cycle", "prediction": "rises",
         "plan": {"who": "grade 4", "starts": "2017-10-01", "ends": "2017-10-28", "how": "tickets"}},
         token=facilitator)
     barrier = threading.Barrier(8)
@@ -367,8 +367,8 @@ def test_staff_entering_measurements_at_once_are_all_recorded_without_if_match(p
 
     def measure(n):
         barrier.wait()
-        answers.append(client.request("POST", "/v1/cycles/busy-cycle/measurements", {
-            "indicator_id": "busy-persistence", "value": 40 + n, "n": 12,
+        answers.append(client.request("POST", "/v1/cycles/busy-hub.cycle/measurements", {
+            "indicator_id": "busy-hub.persistence", "value": 40 + n, "n": 12,
             "on": f"2017-10-{n + 1:02d}"}, token=facilitator))
 
     threads = [threading.Thread(target=measure, args=(n,)) for n in range(8)]
@@ -377,7 +377,7 @@ def test_staff_entering_measurements_at_once_are_all_recorded_without_if_match(p
     for t in threads:
         t.join(60)
     assert [a[0] for a in answers] == [201] * 8, [a[2] for a in answers if a[0] != 201]
-    chart = client.ok("GET", "/v1/indicators/busy-persistence/run-chart", token=facilitator)
+    chart = client.ok("GET", "/v1/indicators/busy-hub.persistence/run-chart", token=facilitator)
     assert sorted(p["value"] for p in chart["points"]) == [40.0 + n for n in range(8)]
     # With If-Match, a stale version is still refused: 412, nothing written.
     status, _, stale = client.request("POST", f"/v1/projects/{pid}/goals", GOALS[0],

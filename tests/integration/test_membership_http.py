@@ -244,13 +244,22 @@ def test_erasure_leaves_no_name_or_email_anywhere(platform):
         "name": "Placerville Union", "kind": "district", "grade_span": "K-8",
         "enrollment": 1293})
     secret_name, secret_email = f"Zebulon Q{uuid.uuid4().hex[:6]}", "zq@example.org"
-    person = client.ok("POST", "/v1/hubs/hub-erase/people",
-                       {"name": secret_name, "email": secret_email})
+    # Sent the way real clients (and the demo loader) send writes: with Idempotency-Keys.
+    add = {"name": secret_name, "email": secret_email}
+    person = client.ok("POST", "/v1/hubs/hub-erase/people", add,
+                       headers={"Idempotency-Key": "add-zebulon"})
     client.ok("POST", f"/v1/members/{member['id']}/roles",
-              {"person_id": person["id"], "role": "driver"})
+              {"person_id": person["id"], "role": "driver"},
+              headers={"Idempotency-Key": "zebulon-driver"})
     assert client.ok("GET", f"/v1/people/{person['id']}")["name"] == secret_name
-    erased = client.ok("DELETE", f"/v1/people/{person['id']}")
+    erased = client.ok("DELETE", f"/v1/people/{person['id']}",
+                       headers={"Idempotency-Key": "erase-zebulon"})
     assert erased["erased"] is True and erased["name"] is None and erased["email"] is None
+    # Replaying the request that added them answers without their personal data.
+    replayed = client.ok("POST", "/v1/hubs/hub-erase/people", add,
+                         headers={"Idempotency-Key": "add-zebulon"})
+    assert replayed["id"] == person["id"] and replayed["erased"] is True
+    assert replayed["name"] is None and replayed["email"] is None
     got = client.ok("GET", f"/v1/people/{person['id']}")
     assert secret_name not in json.dumps(got) and secret_email not in json.dumps(got)
     assert client.ok("GET", f"/v1/members/{member['id']}")["roles"] == []

@@ -10,11 +10,17 @@ import pytest
 
 from eventstore.errors import NotFound
 from eventstore.identity import Identity
-from tests.support import ServiceProcess, query, wait_until
+from tests.support import ServiceProcess, delete_queues, query, wait_until
 
 APPROVALS = "SELECT data->>'booking_id' FROM events WHERE type = 'SpendApproved' ORDER BY 1"
 REFUSALS = "SELECT data->>'booking_id' FROM events WHERE type = 'SpendRefused' ORDER BY 1"
 QUEUE = "evt-desk-BookingRequested--budget.on_booking_requested"
+
+
+@pytest.fixture(autouse=True)
+def no_queue_of_an_earlier_test(amqp_uri):
+    delete_queues(amqp_uri, QUEUE, "evt-budget-SpendApproved--desk.on_spend_approved",
+                  "evt-budget-SpendRefused--desk.on_spend_refused")
 
 
 @pytest.fixture

@@ -49,8 +49,11 @@ def test_every_bad_row_is_reported_with_its_line_and_fields():
 
 def test_the_same_row_always_maps_to_the_same_person_and_members_do_not_share_ids():
     first, again = camino().staff[0], camino().staff[0]
-    assert first.person_id("mem-camino") == again.person_id("mem-camino")
-    assert first.person_id("mem-camino") != first.person_id("mem-other")
+    assert first.person_id("el-dorado", "mem-camino") == again.person_id("el-dorado",
+                                                                         "mem-camino")
+    assert first.person_id("el-dorado", "mem-camino") != first.person_id("el-dorado",
+                                                                         "mem-other")
+    assert first.person_id("el-dorado", "mem-camino").startswith("el-dorado.per-")
 
 
 def test_the_member_is_found_by_name_when_no_code_matches():

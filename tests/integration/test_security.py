@@ -1,0 +1,183 @@
+"""What a careless or hostile client can reach: another county's ids, replayed or widened
+identities, the kernel's RPC methods, forged events on the bus. Over HTTP where a client can
+reach it, by direct RPC or a publish where the attacker is on the broker."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import kombu
+import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from eventstore.errors import Forbidden, NotFound, Unauthorized
+from eventstore.identity import CONTEXT_KEY, Identity, signed_event
+from tests.integration.http import token
+from tests.support import query, wait_until
+
+MEMBER = {"kind": "district", "grade_span": "K-8", "enrollment": 120}
+
+
+@pytest.fixture(scope="module")
+def counties(platform):
+    client = platform["client"]
+    for hub in ("north", "south"):
+        client.ok("POST", "/v1/hubs", {"id": hub, "name": f"{hub} County Office",
+                                       "state": "CA", "facilitator_org": "Partner"})
+    return {"north": token("facilitator", ["north"], sub="f-north"),
+            "south": token("facilitator", ["south"], sub="f-south")}
+
+
+def rpc(platform, identity_header):
+    return ClusterRpcProxy({"AMQP_URI": platform["amqp"]}, timeout=10,
+                           context_data={CONTEXT_KEY: identity_header} if identity_header
+                           else {})
+
+
+def test_an_id_in_another_countys_namespace_is_refused_before_it_is_looked_up(platform,
+                                                                              counties):
+    client = platform["client"]
+    taken = client.ok("POST", "/v1/hubs/south/members", {"id": "south.diamond", "name":
+                                                          "Diamond Springs", **MEMBER},
+                      token=counties["south"])
+    assert taken["id"] == "south.diamond"
+    # North tries south's taken id and a free one: the same answer, nothing learned.
+    answers = [client.request("POST", "/v1/hubs/north/members", {"id": i, "name": "X",
+                                                                  **MEMBER},
+                              token=counties["north"]) for i in ("south.diamond", "south.free")]
+    assert [a[0] for a in answers] == [422, 422]
+    assert answers[0][2]["errors"] == answers[1][2]["errors"] == {
+        "id": ["north.<name>, <name> of lower-case letters, digits and dashes"]}
+    # In its own namespace, a taken id says only that: no version, no stream.
+    client.ok("POST", "/v1/hubs/north/members", {"id": "north.gold", "name": "Gold Trail",
+                                                 **MEMBER}, token=counties["north"])
+    status, _, refused = client.request("POST", "/v1/hubs/north/members", {
+        "id": "north.gold", "name": "Gold Trail", **MEMBER}, token=counties["north"])
+    assert status == 409 and "version" not in json.dumps(refused)
+
+
+def test_a_planted_person_id_never_reaches_another_countys_staff(platform, counties):
+    client = platform["client"]
+    victim = client.ok("POST", "/v1/hubs/south/members",
+                       {"name": "Mother Lode Union", **MEMBER}, token=counties["south"])
+    # The id a roster row of the victim will have is in the victim's namespace: north cannot
+    # create it first.
+    status, _, _ = client.request("POST", "/v1/hubs/north/people",
+                                  {"id": "south.per-0123456789abcdef", "name": "Spy"},
+                                  token=counties["north"])
+    assert status == 422
+    orgs = ("sourcedId,status,dateLastModified,name,type,identifier,parentSourcedId\n"
+            "org-1,active,2017-08-01,Mother Lode Union,district,,\n")
+    users = ("sourcedId,status,dateLastModified,enabledUser,orgSourcedIds,role,username,"
+             "userIds,givenName,familyName,middleName,identifier,email,sms,phone,agentSourcedIds,"
+             "grades,password\n"
+             "t-1,active,2017-08-01,true,org-1,teacher,t1,,Ana,Ruiz,,,ana@ml.example,,,,,\n")
+    report = client.ok("POST", f"/v1/members/{victim['id']}/staff-imports",
+                       {"orgs": orgs, "users": users}, token=counties["south"])
+    (imported,) = report["people"]
+    assert imported["id"].startswith("south.per-") and imported["outcome"] == "imported"
+    assert client.request("GET", f"/v1/people/{imported['id']}",
+                          token=counties["north"])[0] == 404
+
+
+def test_a_recorded_answer_is_not_replayed_to_a_caller_who_lost_access(platform, counties):
+    client = platform["client"]
+    body = {"name": "Pioneer Union", **MEMBER}
+    first = client.ok("POST", "/v1/hubs/north/members", body, token=counties["north"],
+                      headers={"Idempotency-Key": "k-pioneer"})
+    again = client.ok("POST", "/v1/hubs/north/members", body, token=counties["north"],
+                      headers={"Idempotency-Key": "k-pioneer"})
+    assert again == first
+    moved = token("facilitator", ["south"], sub="f-north")   # same person, other county now
+    status, _, answer = client.request("POST", "/v1/hubs/north/members", body, token=moved,
+                                       headers={"Idempotency-Key": "k-pioneer"})
+    assert status == 404 and "Pioneer" not in json.dumps(answer)
+
+
+@pytest.mark.parametrize("role, member", [("member", "north.m"), ("facilitator", None),
+                                          ("operator", None), ("agency", None)])
+def test_only_an_admin_token_may_span_every_hub(platform, role, member):
+    import jwt
+
+    from gateway import auth
+    claims = {"sub": f"{role}-wide", "role": role, "hubs": ["*"], "exp": int(time.time()) + 60,
+              **({"member": member} if member else {})}
+    wide = jwt.encode(claims, auth.secret(), algorithm="HS256")
+    status, _, answer = platform["client"].request("POST", "/v1/hubs/north/people",
+                                                   {"name": "X"}, token=wide)
+    assert status == 401 and "every hub" in answer["detail"]
+    with pytest.raises(ValueError):
+        auth.issue("x", role, ["*"], member)
+
+
+def test_a_signed_identity_expires(platform):
+    stale = Identity(sub="admin-1", role="admin", hubs=("*",), expires=time.time() - 1)
+    with rpc(platform, stale.to_header()) as cluster, pytest.raises(Unauthorized,
+                                                                    match="expired"):
+        cluster.membership.list_hubs()
+    fresh = Identity(sub="admin-1", role="admin", hubs=("*",))
+    with rpc(platform, fresh.to_header()) as cluster:
+        assert cluster.membership.list_hubs()["items"]
+    # A facilitator's identity may not claim every hub either, however it was signed.
+    wide = Identity(sub="f", role="facilitator", hubs=("*",))
+    with rpc(platform, wide.to_header()) as cluster, pytest.raises(Unauthorized):
+        cluster.membership.list_hubs()
+
+
+def test_the_kernels_rpc_methods_need_a_platform_identity(platform):
+    facilitator = Identity(sub="f", role="facilitator", hubs=("north",)).to_header()
+    for service in ("membership", "cycles"):
+        with rpc(platform, None) as cluster:
+            with pytest.raises(Unauthorized):
+                getattr(cluster, service).read_events([0, 0], 10)
+            with pytest.raises(Unauthorized):
+                getattr(cluster, service).dead_letters()
+        with rpc(platform, facilitator) as cluster:
+            for call in (lambda s=service: getattr(cluster, s).read_events([0, 0], 10),
+                         lambda s=service: getattr(cluster, s).dead_letters(),
+                         lambda s=service: getattr(cluster, s).replay_dead_letter(1),
+                         lambda s=service: getattr(cluster, s).catch_up("membership")):
+                with pytest.raises(Forbidden):
+                    call()
+    operator = Identity(sub="op", role="operator").to_header()
+    with rpc(platform, operator) as cluster:
+        assert cluster.membership.read_events([0, 0], 1)["events"]
+        with pytest.raises(NotFound):
+            cluster.membership.replay_dead_letter(999_999)
+
+
+def test_a_forged_event_on_the_bus_is_a_dead_letter_and_moves_nothing(platform, counties):
+    client, cycles_db = platform["client"], platform["databases"]["cycles"]
+    member = client.ok("POST", "/v1/hubs/north/members", {"name": "Shenandoah", **MEMBER},
+                       token=counties["north"])
+    wait_until(lambda: query(cycles_db, "SELECT 1 FROM members WHERE id = %s",
+                             (member["id"],)), what="cycles to hear of the member")
+    # Someone on the broker says the member's pre-work is complete, at a version no real
+    # change will ever pass: unsigned, and signed with a made-up key.
+    forged = {"source": "membership", "event_id": "00000000-0000-4000-8000-00000000f0f0",
+              "position": 10**9, "tx_id": 10**9, "stream_id": member["id"],
+              "stream_type": "member", "version": 10**9, "type": "MemberPreworkChanged",
+              "schema_version": 1, "hub_id": "north", "data": {"ready": True, "missing": []},
+              "metadata": {}, "recorded_at": "2026-11-24T00:00:00+00:00"}
+    with kombu.Connection(platform["amqp"]) as conn:
+        producer = kombu.Producer(conn.channel())
+        for body in (forged, {**forged, "signature": "f" * 64}):
+            producer.publish(body, exchange="membership.events",
+                             routing_key="MemberPreworkChanged", serializer="json")
+    cycles = platform["services"]["cycles"]
+    letters = wait_until(lambda: [d for d in cycles.rpc("dead_letters")
+                                  if d["event_id"] == forged["event_id"]] or None,
+                         what="the forged events parked")
+    assert all(d["reason"].startswith("ForgedEvent") for d in letters)
+    assert query(cycles_db, "SELECT prework_ready, prework_version FROM members WHERE id = %s",
+                 (member["id"],)) == [(False, 0)]
+    # A genuine event signed by membership still gets through (the guard did not move).
+    genuine = signed_event({**forged, "event_id": "00000000-0000-4000-8000-00000000f0f1",
+                            "version": 2})
+    with kombu.Connection(platform["amqp"]) as conn:
+        kombu.Producer(conn.channel()).publish(genuine, exchange="membership.events",
+                                               routing_key="MemberPreworkChanged",
+                                               serializer="json")
+    wait_until(lambda: query(cycles_db, "SELECT prework_version FROM members WHERE id = %s",
+                             (member["id"],)) == [(2,)], what="the genuine event applied")
