@@ -115,6 +115,14 @@ class Session:
         except NotFound:
             return None
 
+    def find_many(self, aggregate: type[A], ids: list[str]) -> dict[str, A]:
+        """The aggregates of these ids that exist, loaded together (one query for all)."""
+        wanted = [i for i in ids if i not in self._tracked]
+        loaded = Repository(self.store, aggregate).load_many(wanted, self.cur) if wanted else {}
+        self._tracked.update(loaded)
+        return {i: found for i in ids
+                if isinstance(found := self._tracked.get(i), aggregate)}
+
     def create(self, aggregate: type[A], id: str) -> A:  # noqa: A002
         """A new aggregate; saving it is refused if the id is taken."""
         if id in self._tracked:

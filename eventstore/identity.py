@@ -193,23 +193,25 @@ SYSTEM = Identity(sub="system", role="admin", hubs=("*",))
 Access = Callable[[Identity, Any], None]
 
 
-def _noun(target: Any) -> str:
-    return getattr(target, "noun", "") or type(target).__name__.lower()
+def _what(target: Any) -> str:
+    # "no member mem-1": another hub's object is refused in the very words of a missing one.
+    noun = getattr(target, "noun", "") or type(target).__name__.lower()
+    return f"{noun} {getattr(target, 'id', '')}".strip()
 
 
 def hub_writers(caller: Identity, target: Any) -> None:
     """Facilitators of the object's hub (and admins)."""
-    caller.require_write(target.hub_id, _noun(target))
+    caller.require_write(target.hub_id, _what(target))
 
 
 def hub_readers(caller: Identity, target: Any) -> None:
     """Anyone who may read the object's hub."""
-    caller.require_read(target.hub_id, _noun(target))
+    caller.require_read(target.hub_id, _what(target))
 
 
 def member_work(caller: Identity, target: Any) -> None:
     """A member's own improvement work: its hub's facilitators, or the member itself."""
-    caller.require_project_write(target.hub_id, target.member_id, _noun(target))
+    caller.require_project_write(target.hub_id, target.member_id, _what(target))
 
 
 def admins(caller: Identity, target: Any = None) -> None:

@@ -37,6 +37,20 @@ class Repository(Generic[A]):
             raise StreamNotFound(f"no {self.aggregate.noun} {id}", stream_id=id)
         return instance
 
+    def load_many(self, ids: list[str], cur: Any = None) -> dict[str, A]:
+        """The aggregates of these ids that exist (and are of this type), in one read; for
+        aggregates that keep no snapshots."""
+        instances = {}
+        for id_, events in self.store.read_streams(ids, cur).items():
+            instance = self.aggregate(id_)
+            for event in events:
+                if event.stream_type != self.aggregate.stream_type:
+                    break
+                instance.replay(event)
+            if instance.version:
+                instances[id_] = instance
+        return instances
+
     @staticmethod
     def stamp(instance: Aggregate, metadata: dict[str, Any] | None = None) -> list[NewEvent]:
         """Give the pending events their ids, hub and metadata, once, before they are saved."""

@@ -25,6 +25,9 @@ DIRECTIONS = ("up", "down")
 DECISIONS = ("adopt", "adapt", "abandon")
 # The smallest group a measurement may describe: below it, a value is close to one student's.
 MIN_GROUP_SIZE = 5
+# Points one indicator's run chart may hold: years of weekly measurement, and a bound on what
+# one client can make every read of the chart (and the hub's progress) compute.
+MAX_POINTS_PER_INDICATOR = 1000
 
 
 def _refuse(field: str, message: str) -> ValidationError:
@@ -302,6 +305,12 @@ class Project(Aggregate):
         if n < MIN_GROUP_SIZE:
             raise _refuse("n", f"a measurement describes a group of at least "
                           f"{MIN_GROUP_SIZE}; the platform keeps no student-level data")
+        points = sum(m["indicator_id"] == indicator_id
+                     for c in self.cycles.values() for m in c["measurements"])
+        if points >= MAX_POINTS_PER_INDICATOR:
+            raise Conflict(f"indicator {indicator_id} has {MAX_POINTS_PER_INDICATOR} "
+                           "measurements, as many as a run chart holds; define a new "
+                           "indicator to go on")
         self.record("MeasurementRecorded", cycle_id=cycle_id, indicator_id=indicator_id,
                     value=value, n=n, on=on, note=note)
 

@@ -6,7 +6,6 @@ hubs and members."""
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -164,11 +163,6 @@ class Shares(RowProjection):
 PROJECTIONS = [Problems(), Projects(), Parts(), Indicators(), Shares()]
 
 
-# How long a command waits for membership's news of a hub or member just created (the two
-# services share no database: cycles knows members from membership's events).
-NEWS_WAIT_SECONDS = 3.0
-
-
 @dataclass(frozen=True)
 class KnownHub:
     id: str
@@ -219,31 +213,26 @@ class CyclesReadModel(ReadModel):
         self.write("""INSERT INTO members (id, hub_id, name, active) VALUES (%s, %s, '', false)
                       ON CONFLICT (id) DO UPDATE SET active = false""", member_id, hub_id)
 
-    def hub(self, hub_id: str, wait: bool = False) -> KnownHub:
-        """A hub membership told about. A command waits briefly for news of one just
-        created; a read does not."""
-        self._known("SELECT id FROM hubs WHERE id = %s", hub_id, wait, f"no hub {hub_id}")
+    # A hub or member membership has not told about yet is unknown (404), at once: waiting on
+    # a client's word would hold a worker, and answering an unknown id later than another
+    # hub's would tell the two apart. News of one just created arrives within a moment.
+
+    def hub(self, hub_id: str) -> KnownHub:
+        """A hub membership told about."""
+        if self.row("SELECT id FROM hubs WHERE id = %s", hub_id) is None:
+            raise NotFound(f"no hub {hub_id}")
         return KnownHub(hub_id)
 
-    def member(self, member_id: str, wait: bool = False) -> KnownMember:
-        row = self._known("SELECT hub_id, active FROM members WHERE id = %s", member_id, wait,
-                          f"no member {member_id}")
+    def member(self, member_id: str) -> KnownMember:
+        row = self.row("SELECT hub_id, active FROM members WHERE id = %s", member_id)
+        if row is None:
+            raise NotFound(f"no member {member_id}")
         return KnownMember(member_id, row["hub_id"], row["active"])
 
     def prework_ready(self, member_id: str) -> bool:
         row = self.row("SELECT prework_ready AND active AS ready FROM members WHERE id = %s",
                        member_id)
         return bool(row and row["ready"])
-
-    def _known(self, sql: str, id_: str, wait: bool, unknown: str) -> dict[str, Any]:
-        deadline = time.monotonic() + (NEWS_WAIT_SECONDS if wait else 0)
-        while True:
-            row = self.row(sql, id_)
-            if row is not None:
-                return row
-            if time.monotonic() > deadline:
-                raise NotFound(unknown)
-            time.sleep(0.05)
 
     # -- problems of practice and projects -----------------------------------------------------
 

@@ -10,7 +10,9 @@ simple analytical tool for learning from variation in healthcare processes", BMJ
   Too few or too many runs for the number of useful points (not on the median) is a signal of
   non-random variation. The limits are the Swed–Eisenhart runs test,
   computed exactly for the numbers of points above and below (2.5% in each tail, which
-  agrees with the published table to within one run); the rule needs 10+ useful points.
+  agrees with the published table to within one run) up to 100 useful points, and by its
+  normal approximation (Wald–Wolfowitz) above, where the exact sums grow with every point
+  and the two agree to within a run; the rule needs 10+ useful points.
 - **Astronomical point**: a point obviously different from the rest. Made objective here as
   Tukey's far-out rule: beyond 3 interquartile ranges outside the quartiles (5+ points).
 
@@ -30,6 +32,8 @@ SHIFT_POINTS = 6
 TREND_POINTS = 5
 RUNS_MIN_USEFUL = 10
 RUNS_ALPHA = Fraction(25, 1000)   # in each tail: 5% in all, as in Perla et al.'s table
+# Up to this many useful points the runs limits are exact; above, the normal approximation.
+RUNS_EXACT_MAX = 100
 ASTRONOMICAL_IQR = 3
 ASTRONOMICAL_MIN_POINTS = 5
 
@@ -95,6 +99,8 @@ def runs_limits(above: int, below: int) -> tuple[int, int] | None:
     few useful points to judge."""
     if above + below < RUNS_MIN_USEFUL or above == 0 or below == 0:
         return None
+    if above + below > RUNS_EXACT_MAX:
+        return runs_limits_approximate(above, below)
     p = runs_distribution(above, below)
     low, cumulative = min(p), Fraction(0)
     for r in sorted(p):
@@ -109,6 +115,18 @@ def runs_limits(above: int, below: int) -> tuple[int, int] | None:
             high = r
             break
     return low, high
+
+
+def runs_limits_approximate(n1: int, n2: int) -> tuple[int, int]:
+    """The runs limits by the normal approximation of the runs distribution, with a
+    continuity correction: constant work however many points."""
+    n = n1 + n2
+    mean = 1 + 2 * n1 * n2 / n
+    sd = math.sqrt(2 * n1 * n2 * (2 * n1 * n2 - n) / (n * n * (n - 1)))
+    z = statistics.NormalDist().inv_cdf(1 - float(RUNS_ALPHA))
+    low = math.floor(mean - 0.5 - z * sd) + 1
+    high = math.ceil(mean + 0.5 + z * sd) - 1
+    return max(low, 2), min(high, 2 * min(n1, n2) + (n1 != n2))
 
 
 def runs_distribution(n1: int, n2: int) -> dict[int, Fraction]:

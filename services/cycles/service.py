@@ -36,11 +36,11 @@ project_view = view(schemas.Project)
 
 
 def known_hub(session: Session, hub_id: str) -> KnownHub:
-    return session.read_model.hub(hub_id, wait=True)
+    return session.read_model.hub(hub_id)
 
 
 def known_member(session: Session, member_id: str) -> KnownMember:
-    return session.read_model.member(member_id, wait=True)
+    return session.read_model.member(member_id)
 
 
 def project_of(kind: str) -> Callable[[Session, str], Project]:

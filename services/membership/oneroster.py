@@ -28,6 +28,11 @@ STAFF_ROLES = ("administrator", "aide", "proctor", "teacher")
 NOT_STAFF_ROLES = ("student", "parent", "guardian", "relative")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NAME_MAX = 200
+# What one import may ask of the service: a district's export (its students are in users.csv,
+# counted and dropped) fits well within these; anything larger is refused before any work.
+MAX_ORGS = 20_000
+MAX_USERS = 250_000
+MAX_STAFF = 5_000
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,11 @@ class Roster:
     skipped: dict[str, int] = field(default_factory=dict)
     errors: list[dict[str, Any]] = field(default_factory=list)
 
+    def report(self) -> Roster:
+        """A copy to report on: what a decision skips or rejects is added to the copy, so
+        deciding again (after a concurrent write) starts from what the files said."""
+        return Roster(list(self.staff), dict(self.skipped), list(self.errors))
+
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
@@ -69,6 +79,10 @@ def read_staff(orgs_text: str, users_text: str, member_id: str, member_name: str
     refused as a whole: nothing is imported from it.
     """
     roster = Roster()
+    for name, text, most in (("orgs", orgs_text, MAX_ORGS), ("users", users_text, MAX_USERS)):
+        if text.count("\n") > most + 1:
+            raise ValidationError(f"{name}.csv has more than {most} rows: import a district's "
+                                  "export at a time", {name: [f"at most {most} rows"]})
     orgs = _read_orgs(_rows("orgs", orgs_text, ORG_COLUMNS, roster), roster)
     own = _member_orgs(orgs, member_id, member_name, codes)
     seen: set[str] = set()
@@ -110,6 +124,10 @@ def read_staff(orgs_text: str, users_text: str, member_id: str, member_name: str
             roster.skip("enabledUser false")
         elif not own.intersection(org_ids):
             roster.skip("another organization")
+        elif len(roster.staff) >= MAX_STAFF:
+            raise ValidationError(f"users.csv lists more than {MAX_STAFF} staff of the member: "
+                                  "import one district at a time",
+                                  {"users": [f"at most {MAX_STAFF} staff"]})
         else:
             roster.staff.append(StaffRow(line, sourced_id,
                                          f"{row['givenName']} {row['familyName']}", email,
@@ -177,10 +195,18 @@ def _member_orgs(orgs: dict[str, dict[str, str]], member_id: str, member_name: s
             f"orgs.csv has no org for member {member_id}: none has its NCES id or CDS code as "
             f"identifier, or its name {member_name!r}",
             {"orgs": ["no org matches the member"]})
+    # Schools below the district, departments below schools: one pass to index the tree, one
+    # walk down it, so the work is linear in the number of orgs however deep the tree is.
+    children: dict[str, list[str]] = {}
+    for key, org in orgs.items():
+        parent = org.get("parentSourcedId")
+        if parent:
+            children.setdefault(parent, []).append(key)
     own = set(roots)
-    grew = True
-    while grew:    # schools below the district, departments below schools
-        below = {k for k, o in orgs.items() if o.get("parentSourcedId") in own}
-        grew = not below <= own
-        own |= below
+    pending = list(roots)
+    while pending:
+        for child in children.get(pending.pop(), ()):
+            if child not in own:
+                own.add(child)
+                pending.append(child)
     return own

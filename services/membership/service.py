@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eventlet import tpool
 from nameko.rpc import rpc
 
 from eventstore.commands import Session
@@ -152,23 +153,29 @@ class Membership(KernelEntrypoints):
         the same export again changes nothing; a changed name or email is updated."""
         data = load(schemas.StaffImport, payload)
         apply = not data["dry_run"]
+        # The caller is checked, and the export read, before any transaction: the files may
+        # be a whole district's (20 MB), read in a thread of its own so every other request
+        # of this service goes on meanwhile.
+        member = self.read_model.aggregate(Member, member_id)
+        self.caller().require_write(member.hub_id, "member")
+        roster = tpool.execute(read_staff, data["orgs"], data["users"], member.id, member.name,
+                               (member.nces_id, member.cds_code))
 
         def import_(member: Member, session: Session) -> dict:
             member.require_active()
-            roster = read_staff(data["orgs"], data["users"], member.id, member.name,
-                                (member.nces_id, member.cds_code))
             ids = [row.person_id(str(member.hub_id), member.id) for row in roster.staff]
-            on_file = session.read_model.personal_data(ids)
+            found = session.find_many(Person, ids)
+            on_file = session.read_model.personal_data(list(found))
+            report = roster.report()
             people = []
             for row, person_id in zip(roster.staff, ids, strict=True):
-                person = session.find(Person, person_id)
-                outcome = staff_row_outcome(member, person, on_file.get(person_id), row.name,
-                                            row.email)
+                outcome = staff_row_outcome(member, found.get(person_id),
+                                            on_file.get(person_id), row.name, row.email)
                 if outcome == ERASED:
-                    roster.skip("erased person")    # an erasure is not undone by a roster
+                    report.skip("erased person")    # an erasure is not undone by a roster
                     continue
                 if outcome == ELSEWHERE:
-                    roster.reject("users", row.line, row.sourced_id, {"sourcedId": [
+                    report.reject("users.csv", row.line, row.sourced_id, {"sourcedId": [
                         "names a person who is not this member's staff"]})
                     continue
                 if apply and outcome == IMPORTED:
@@ -181,8 +188,8 @@ class Membership(KernelEntrypoints):
             counts = {o: sum(p["outcome"] == o for p in people)
                       for o in ("imported", "updated", "unchanged")}
             return {"member_id": member.id, "dry_run": not apply, **counts,
-                    "rejected": len(roster.errors), "skipped": roster.skipped,
-                    "errors": roster.errors, "people": people}
+                    "rejected": len(report.errors), "skipped": report.skipped,
+                    "errors": report.errors, "people": people}
         return self.commands.on(Member, member_id, import_, view(schemas.StaffImportReport))
 
     @rpc

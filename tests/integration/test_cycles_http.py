@@ -12,6 +12,18 @@ from tests.support import cli, query, wait_until
 HUB = "cycles-hub"
 
 
+def known_to_cycles(client, hub, member_id=None):
+    """Cycles knows hubs and members from membership's events, a moment after they happen."""
+    if member_id is None:
+        wait_until(lambda: client.request("GET", f"/v1/hubs/{hub}/problems")[0] == 200,
+                   what=f"cycles to hear of hub {hub}")
+    else:
+        def known():
+            status, _, progress = client.request("GET", f"/v1/hubs/{hub}/progress")
+            return status == 200 and member_id in {m["member_id"] for m in progress["members"]}
+        wait_until(known, what=f"cycles to hear of member {member_id}")
+
+
 def ready_member(client, facilitator, name, enrollment, hub=HUB):
     member = client.ok("POST", f"/v1/hubs/{hub}/members", {
         "name": name, "kind": "district", "grade_span": "K-8", "enrollment": enrollment},
@@ -24,6 +36,7 @@ def ready_member(client, facilitator, name, enrollment, hub=HUB):
         client.ok("POST", f"/v1/members/{member['id']}/roles",
                   {"person_id": person["id"], "role": role, "represents": represents},
                   token=facilitator)
+    known_to_cycles(client, hub, member["id"])
     return member
 
 
@@ -289,6 +302,7 @@ def test_racing_adoptions_of_one_problem_give_one_project_and_clean_conflicts(pl
                                    "facilitator_org": "Partner nonprofit"})
     member = client.ok("POST", "/v1/hubs/race-hub/members", {
         "name": "Pollock Pines", "kind": "district", "grade_span": "K-8", "enrollment": 741})
+    known_to_cycles(client, "race-hub", member["id"])
     drafted = client.ok("POST", "/v1/hubs/race-hub/problems", {
         "title": "Attendance", "statement": "Chronic absence is rising",
         "supporting_data": [{"source": "DataQuest", "finding": "above 12%"}],

@@ -181,3 +181,18 @@ def test_a_forged_event_on_the_bus_is_a_dead_letter_and_moves_nothing(platform, 
                                                serializer="json")
     wait_until(lambda: query(cycles_db, "SELECT prework_version FROM members WHERE id = %s",
                              (member["id"],)) == [(2,)], what="the genuine event applied")
+
+
+def test_an_unknown_member_and_another_countys_answer_alike_and_at_once(platform, counties):
+    client = platform["client"]
+    south = client.ok("POST", "/v1/hubs/south/members", {"name": "Indian Diggings", **MEMBER},
+                      token=counties["south"])
+    wait_until(lambda: query(platform["databases"]["cycles"],
+                             "SELECT 1 FROM members WHERE id = %s", (south["id"],)),
+               what="cycles to hear of the member")
+    answers = {}
+    for member_id in (south["id"], "mem-000000000000"):
+        status, _, body = client.request("POST", f"/v1/members/{member_id}/projects",
+                                         {"problem_id": "north.p"}, token=counties["north"])
+        answers[member_id] = (status, body["detail"].replace(member_id, "<id>"))
+    assert answers[south["id"]] == answers["mem-000000000000"] == (404, "no member <id>")

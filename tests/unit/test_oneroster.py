@@ -83,3 +83,45 @@ def test_bad_org_rows_and_control_characters_are_row_errors():
             "errors": {"_row": ["contains a control character"]}} in roster.errors
     assert {"file": "orgs.csv", "line": 8, "sourced_id": "org-bell",
             "errors": {"_row": ["contains a control character"]}} in roster.errors
+
+
+class CountingOrgs(dict):
+    """An orgs table that counts how often it is scanned whole."""
+
+    scans = 0
+
+    def items(self):
+        CountingOrgs.scans += 1
+        return super().items()
+
+
+def test_the_org_tree_is_walked_in_linear_time_however_deep():
+    from services.membership.oneroster import _member_orgs
+    depth = 2_000
+    orgs = CountingOrgs({f"o-{i}": {"name": f"Org {i}", "identifier": "0601234" if i == 0
+                                    else "", "parentSourcedId": f"o-{i - 1}" if i else ""}
+                         for i in range(depth)})
+    CountingOrgs.scans = 0
+    own = _member_orgs(orgs, "m", "Org 0", ("0601234",))
+    assert len(own) == depth
+    assert CountingOrgs.scans <= 3   # not once per level of the tree
+
+
+def test_an_import_asks_a_bounded_amount_of_work():
+    from services.membership import oneroster
+    header = "sourcedId,role,givenName,familyName,orgSourcedIds\n"
+    orgs = ("sourcedId,name,type,identifier,parentSourcedId\n"
+            "org-1,Camino Union,district,0601234,\n")
+    too_long = header + "x\n" * (oneroster.MAX_USERS + 2)
+    with pytest.raises(ValidationError) as refused:
+        read_staff(orgs, too_long, "m", "Camino Union", ("0601234",))
+    assert refused.value.errors == {"users": [f"at most {oneroster.MAX_USERS} rows"]}
+    staff = header + "".join(f"t-{i},teacher,A,B,org-1\n"
+                             for i in range(oneroster.MAX_STAFF + 1))
+    with pytest.raises(ValidationError) as refused:
+        read_staff(orgs, staff, "m", "Camino Union", ("0601234",))
+    assert refused.value.errors == {"users": [f"at most {oneroster.MAX_STAFF} staff"]}
+    at_most = header + "".join(f"t-{i},teacher,A,B,org-1\n"
+                               for i in range(oneroster.MAX_STAFF))
+    assert len(read_staff(orgs, at_most, "m", "Camino Union", ("0601234",)).staff) == \
+        oneroster.MAX_STAFF
