@@ -3,6 +3,8 @@ database, run exactly as `make up` runs them."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 
 from deploy.runner import existing_services, service_class
@@ -10,27 +12,39 @@ from tests.integration.http import Client
 from tests.support import Process, ServiceProcess, free_port, http_get, nameko_run, wait_until
 
 
-@pytest.fixture(scope="module")
-def platform(new_database, amqp_uri):
+def start_service(name: str, database: str, amqp_uri: str) -> ServiceProcess:
+    return ServiceProcess(name, f"services.{name}.service:{service_class(name)}", database,
+                          amqp_uri)
+
+
+@contextmanager
+def running_platform(new_database, amqp_uri, gateway_env=None):
+    """Every service and the gateway; ``gateway_env`` adds settings (a shorter RPC timeout)."""
     services, databases = {}, {}
     gateway = None
     try:
         for name in existing_services():
             databases[name] = new_database()
-            services[name] = ServiceProcess(
-                name, f"services.{name}.service:{service_class(name)}", databases[name],
-                amqp_uri)
+            services[name] = start_service(name, databases[name], amqp_uri)
         port = free_port()
         gateway = Process(f"gateway-{port}", nameko_run("gateway.service:Gateway"),
                           env={"CONSORTIUM_AMQP_URI": amqp_uri,
                                "CONSORTIUM_HTTP_ADDRESS": f"127.0.0.1:{port}",
-                               "CONSORTIUM_DEV_MODE": "1", "PYTHONWARNINGS": "ignore"})
+                               "CONSORTIUM_DEV_MODE": "1", "PYTHONWARNINGS": "ignore",
+                               **(gateway_env or {})})
         wait_until(lambda: http_get(f"http://127.0.0.1:{port}/readyz")[0] == 200, timeout=60,
                    what="the gateway to be ready")
         yield {"client": Client(port), "db": databases["membership"], "databases": databases,
-               "membership": services["membership"], "services": services, "amqp": amqp_uri}
+               "membership": services["membership"], "services": services, "amqp": amqp_uri,
+               "gateway": gateway}
     finally:
         if gateway is not None:
             gateway.stop()
         for process in services.values():
             process.stop()
+
+
+@pytest.fixture(scope="module")
+def platform(new_database, amqp_uri):
+    with running_platform(new_database, amqp_uri) as running:
+        yield running

@@ -8,46 +8,17 @@ import signal
 
 import pytest
 
-from deploy.runner import existing_services, service_class
-from tests.integration.http import Client
-from tests.support import (
-    Process,
-    ServiceProcess,
-    free_port,
-    http_get,
-    nameko_run,
-    queue_depth,
-    wait_until,
-)
+from tests.integration.conftest import running_platform, start_service
+from tests.support import queue_depth, wait_until
 
 RPC_TIMEOUT = 3
 
 
 @pytest.fixture(scope="module")
 def platform(new_database, amqp_uri):
-    services, databases = {}, {}
-    gateway = None
-    try:
-        for name in existing_services():
-            databases[name] = new_database()
-            services[name] = ServiceProcess(
-                name, f"services.{name}.service:{service_class(name)}", databases[name],
-                amqp_uri)
-        port = free_port()
-        gateway = Process(f"gateway-{port}", nameko_run("gateway.service:Gateway"),
-                          env={"CONSORTIUM_AMQP_URI": amqp_uri,
-                               "CONSORTIUM_HTTP_ADDRESS": f"127.0.0.1:{port}",
-                               "CONSORTIUM_RPC_TIMEOUT": str(RPC_TIMEOUT),
-                               "CONSORTIUM_DEV_MODE": "1", "PYTHONWARNINGS": "ignore"})
-        wait_until(lambda: http_get(f"http://127.0.0.1:{port}/readyz")[0] == 200, timeout=60,
-                   what="the gateway to be ready")
-        yield {"client": Client(port), "services": services, "databases": databases,
-               "amqp": amqp_uri}
-    finally:
-        if gateway is not None:
-            gateway.stop()
-        for process in services.values():
-            process.stop()
+    with running_platform(new_database, amqp_uri,
+                          {"CONSORTIUM_RPC_TIMEOUT": str(RPC_TIMEOUT)}) as running:
+        yield running
 
 
 def enroll(client, hub, name):
@@ -91,8 +62,7 @@ def test_a_request_waiting_for_a_dead_service_expires_with_the_503(platform, new
     # Nobody is listening: the request expires in the queue, where no service can find it.
     wait_until(lambda: queue_depth(amqp, "rpc-membership") == 0, timeout=30,
                what="the request to expire in the broker")
-    revived = ServiceProcess("membership", "services.membership.service:Membership",
-                             platform["databases"]["membership"], amqp)
+    revived = start_service("membership", platform["databases"]["membership"], amqp)
     platform["services"]["membership"] = revived
     assert enroll(client, "dead", "Mother Lode")[0] == 201
     assert members(client, "dead") == ["Mother Lode"]
