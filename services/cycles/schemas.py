@@ -313,17 +313,9 @@ class Runs(Schema):
         "description": "fewer or more runs than these is unlikely by chance (10+ points)"})
 
 
-class ChartIndicator(Schema):
-    id = fields.String()
+class ChartIndicator(Indicator):
     project_id = fields.String()
-    prototype_id = fields.String()
     hub_id = fields.String()
-    name = fields.String()
-    kind = fields.String()
-    unit = fields.String()
-    direction = fields.String()
-    baseline = fields.Float(allow_none=True)
-    target = fields.Float(allow_none=True)
 
 
 class RunChart(Schema):

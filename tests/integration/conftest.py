@@ -48,3 +48,15 @@ def running_platform(new_database, amqp_uri, gateway_env=None):
 def platform(new_database, amqp_uri):
     with running_platform(new_database, amqp_uri) as running:
         yield running
+
+
+# The gateway's wait for a service in the fault tests: short, so outages are felt quickly.
+QUICK_RPC_TIMEOUT = 3
+
+
+@pytest.fixture(scope="module")
+def impatient_platform(new_database, amqp_uri):
+    """The platform with a gateway that waits only QUICK_RPC_TIMEOUT seconds for a service."""
+    with running_platform(new_database, amqp_uri,
+                          {"CONSORTIUM_RPC_TIMEOUT": str(QUICK_RPC_TIMEOUT)}) as running:
+        yield running

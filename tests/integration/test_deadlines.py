@@ -8,17 +8,13 @@ import signal
 
 import pytest
 
-from tests.integration.conftest import running_platform, start_service
+from tests.integration.conftest import start_service
 from tests.support import queue_depth, wait_until
-
-RPC_TIMEOUT = 3
 
 
 @pytest.fixture(scope="module")
-def platform(new_database, amqp_uri):
-    with running_platform(new_database, amqp_uri,
-                          {"CONSORTIUM_RPC_TIMEOUT": str(RPC_TIMEOUT)}) as running:
-        yield running
+def platform(impatient_platform):
+    return impatient_platform
 
 
 def enroll(client, hub, name):

@@ -14,18 +14,14 @@ import urllib.error
 import kombu
 import pytest
 
-from tests.integration.conftest import running_platform, start_service
+from tests.integration.conftest import start_service
 from tests.integration.http import token
 from tests.support import query, wait_until
 
-RPC_TIMEOUT = 3
-
 
 @pytest.fixture(scope="module")
-def platform(new_database, amqp_uri):
-    with running_platform(new_database, amqp_uri,
-                          {"CONSORTIUM_RPC_TIMEOUT": str(RPC_TIMEOUT)}) as running:
-        yield running
+def platform(impatient_platform):
+    return impatient_platform
 
 
 class Writer(threading.Thread):
@@ -87,7 +83,8 @@ def new_hub(platform, hub):
     return token("facilitator", [hub])
 
 
-def through_a_fault(platform, hub, fault, recover):
+def through_a_fault(platform, hub, fault, recover=lambda: None,
+                    felt=lambda writer: writer.failures > 0):
     """Writes before, during and after a fault; the writer's record of what was answered."""
     facilitator = new_hub(platform, hub)
     writer = Writer(platform["client"], hub, facilitator, hub)
@@ -95,7 +92,7 @@ def through_a_fault(platform, hub, fault, recover):
     try:
         wait_until(lambda: len(writer.acknowledged) >= 6, timeout=60, what="writes before")
         fault()
-        wait_until(lambda: writer.failures > 0, timeout=60, what="the fault to be felt")
+        wait_until(lambda: felt(writer), timeout=60, what="the fault to be felt")
         recover()
         after = len(writer.acknowledged)
         wait_until(lambda: len(writer.acknowledged) >= after + 6, timeout=90,
@@ -176,19 +173,10 @@ def test_a_poison_message_is_parked_and_the_rest_goes_on(platform):
                 b"{not json", exchange="", routing_key=queue,
                 content_type="application/json", content_encoding="utf-8")
 
-    facilitator = new_hub(platform, hub)
-    writer = Writer(platform["client"], hub, facilitator, hub)
-    writer.start()
-    try:
-        wait_until(lambda: len(writer.acknowledged) >= 4, timeout=60, what="writes before")
-        poison()
-        letters = wait_until(lambda: [d for d in platform["services"]["cycles"].rpc(
-            "dead_letters") if d["reason"].startswith("undecodable")], what="the poison parked")
-        after = len(writer.acknowledged)
-        wait_until(lambda: len(writer.acknowledged) >= after + 4, timeout=60,
-                   what="writes after")
-    finally:
-        writer.stopping.set()
-        writer.join(90)
-    assert writer.unexpected == [] and letters[0]["queue"] == queue
+    def parked(_):
+        return [d for d in platform["services"]["cycles"].rpc("dead_letters")
+                if d["reason"].startswith("undecodable")]
+
+    writer = through_a_fault(platform, hub, poison, felt=parked)
+    assert parked(writer)[0]["queue"] == queue
     assert_converged(platform, hub, writer)
