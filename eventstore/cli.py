@@ -44,11 +44,14 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_relay(args) -> int:
+    from .events import upcasters_of
     from .metrics import serve_metrics
     from .relay import Relay
+    from .store import EventStore
     settings = _settings(args)
+    store = EventStore(None, settings.service, upcasters_of(f"services.{settings.service}"))
     relay = Relay(settings.service, settings.database_url, settings.amqp_uri,
-                  batch_size=settings.relay_batch_size)
+                  batch_size=settings.relay_batch_size, store=store)
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())
     signal.signal(signal.SIGINT, lambda *_: relay.stop())
     if settings.metrics_port:

@@ -36,3 +36,13 @@ def test_importing_a_domain_module_loads_nothing_that_does_io(path):
 
 def test_the_probe_sees_a_module_that_does_io():
     assert "psycopg2" in loaded_by("eventstore.store")
+
+
+def test_consumers_do_not_import_the_nameko_dependencies_module():
+    """The kernel's consumers and its nameko dependencies once imported each other; now the
+    dependencies use the consumers, and not the other way round."""
+    probe = ("import sys, eventstore.consumers; "
+             "print('eventstore.dependencies' in sys.modules)")
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", probe], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "False"
