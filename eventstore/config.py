@@ -32,6 +32,7 @@ class Settings:
     consumer_delivery_limit: int = 5
     startup_timeout_seconds: float = 30.0
     catch_up_seconds: float = 30.0
+    gauge_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, service: str) -> Settings:
@@ -55,6 +56,7 @@ class Settings:
             consumer_delivery_limit=int(_env("CONSORTIUM_CONSUMER_DELIVERY_LIMIT", "5")),
             startup_timeout_seconds=float(_env("CONSORTIUM_STARTUP_TIMEOUT", "30")),
             catch_up_seconds=float(_env("CONSORTIUM_CATCH_UP_SECONDS", "30")),
+            gauge_seconds=float(_env("CONSORTIUM_GAUGE_SECONDS", "5")),
         )
 
 

@@ -159,6 +159,7 @@ class Kernel(DependencyProvider):
         if self.settings.metrics_port:
             self.metrics_server = metrics.serve_metrics(self.settings.metrics_port,
                                                         self.health_checks())
+
     def _migrate_or_exit(self) -> None:
         """Wait for the database a little (it may be starting too), then give up loudly.
 
@@ -278,17 +279,28 @@ class Kernel(DependencyProvider):
                 return True, "not run here"
             return True, "active" if self.relay.active else "standby"
 
-        return {"database": database, "broker": broker, "relay": relay}
+        def log() -> tuple[bool, str]:
+            # Held back is latency, not failure: the service itself is healthy, the horizon is
+            # the server's (an alert watches the gauges).
+            events, seconds = self.store.held_back()
+            return True, (f"{events} committed events held back for {seconds:.0f}s by an open "
+                          "transaction on the server" if events else "readable to the head")
+
+        return {"database": database, "broker": broker, "relay": relay, "log": log}
 
     def _consumer_queues(self) -> list[str]:
         return [e.queue.name for e in self.container.entrypoints
                 if isinstance(e, ReliableEventHandler) and getattr(e, "queue", None)]
 
     def _watch(self) -> None:
-        """Refresh the gauges that need a query: consumer lag and waiting dead letters."""
+        """Refresh the gauges that need a query: how far the log is held back, consumer lag
+        and waiting dead letters."""
         service = self.container.service_name
-        while not self._stopping.wait(5.0):
+        while not self._stopping.wait(self.settings.gauge_seconds):
             try:
+                events, seconds = self.store.held_back()
+                metrics.LOG_HELD_BACK_EVENTS.labels(service).set(events)
+                metrics.LOG_HELD_BACK_SECONDS.labels(service).set(seconds)
                 metrics.DEAD_LETTERS_WAITING.labels(service).set(self.dead_letters.waiting())
                 queues = self._consumer_queues()
                 if queues:

@@ -137,6 +137,15 @@ DEAD_LETTERS_WAITING = Gauge(
 DEAD_LETTERS_REPLAYED = Counter(
     "dead_letters_replayed_total", "Parked messages replayed by an operator", ["service"])
 
+LOG_HELD_BACK_EVENTS = Gauge(
+    "eventstore_log_held_back_events",
+    "Committed events no relay, projection or catch-up may read yet: an open transaction "
+    "somewhere on the PostgreSQL server holds the log's horizon back", ["service"])
+LOG_HELD_BACK_SECONDS = Gauge(
+    "eventstore_log_held_back_seconds",
+    "How long ago the oldest held-back event was written (0 when none is held back)",
+    ["service"])
+
 PROJECTION_APPLIED = Counter(
     "projection_events_applied_total", "Events applied to a projection", ["projection"])
 PROJECTION_LAG = Gauge(

@@ -10,9 +10,10 @@
 
 The runner applies each batch of events and advances the projection's checkpoint in one
 transaction, so a crash never applies an event twice or skips one. The checkpoint row is locked
-for the batch, so replicas of a service can all run the runner safely. ``rebuild`` empties the
-tables and replays the whole log in one transaction: readers see the old read model until the
-new one is complete.
+for the batch, so replicas of a service can all run the runner safely. ``rebuild`` builds the
+tables again beside the live ones, in short batches, and swaps them in (eventstore/rebuild.py):
+readers are served from the current read model all along, and nothing committed meanwhile is
+lost.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any, ClassVar, TypeVar
 from . import metrics
 from .db import Database
 from .events import RecordedEvent
-from .store import START, EventStore
+from .store import EventStore
 
 log = logging.getLogger("eventstore.projections")
 
@@ -147,28 +148,11 @@ class ProjectionRunner:
         return total
 
     def rebuild(self, *projections: Projection) -> int:
-        """Empty the projections' tables and replay the whole log through them, reading it
-        once, atomically: readers see the old read models until the new ones are complete.
-        Returns the number of events read."""
-        started = time.monotonic()
-        count = 0
-        with self.db.transaction() as cur:
-            for projection in projections:
-                self.store.checkpoint(projection.checkpoint_name, cur, lock=True)
-            tables = [t for p in projections for t in p.tables]
-            if tables:
-                cur.execute("TRUNCATE " + ", ".join(tables))
-            cursor = START
-            while batch := self.store.read_all(cursor, 5000, cur):
-                for projection in projections:
-                    projection.apply_batch(cur, batch)
-                count += len(batch)
-                cursor = batch[-1].cursor
-            for projection in projections:
-                self.store.save_checkpoint(projection.checkpoint_name, cursor, cur)
-        log.info("rebuilt projections %s from %d events in %.1fs",
-                 ", ".join(p.name for p in projections), count, time.monotonic() - started)
-        return count
+        """Build the projections' tables again from the whole log beside the live ones and swap
+        them in (eventstore/rebuild.py): readers are served all along, nothing committed
+        meanwhile is lost. Returns the number of events replayed."""
+        from .rebuild import rebuild
+        return rebuild(self.db.url, self.store, list(projections))
 
     def lag(self, projection: Projection) -> int:
         cursor = self.store.checkpoint(projection.checkpoint_name)

@@ -57,6 +57,18 @@ _READ_ALL = f"""
     ORDER BY tx_id, position LIMIT %s
 """
 
+_READ_COMMITTED = f"""
+    SELECT {_COLUMNS}, {_VISIBLE} AS below FROM events
+    WHERE (tx_id, position) > (%s::text::xid8, %s)
+    ORDER BY tx_id, position
+"""
+
+# Committed (visible) but at or above the horizon: no reader tailing the log gets them yet.
+_HELD_BACK = f"""
+    SELECT count(*), extract(epoch FROM clock_timestamp() - min(recorded_at))
+    FROM events WHERE NOT ({_VISIBLE})
+"""
+
 _READ_STREAM = f"""
     SELECT {_COLUMNS} FROM events WHERE stream_id = %s AND version > %s ORDER BY version
 """
@@ -371,6 +383,14 @@ class EventStore:
         tx_id, position = after
         return self._upcast(self._fetchall(_READ_ALL, (str(tx_id), position, limit), cur))
 
+    def read_committed_after(self, after: Cursor, cur: Any) -> list[tuple[RecordedEvent, bool]]:
+        """Every event committed after ``after`` that the caller's snapshot sees, in commit
+        order, each with whether it lies below the tailing horizon (``read_all`` would give
+        it). For a swap under lock, where what is committed matters, not what is settled."""
+        rows = self._fetchall(_READ_COMMITTED, (str(after[0]), after[1]), cur)
+        events = self._upcast([row[:-1] for row in rows])
+        return [(event, row[-1]) for event, row in zip(events, rows, strict=True)]
+
     def iter_all(self, after: Cursor = START, page: int = 5000) -> Iterator[RecordedEvent]:
         """Every committed event after ``after``, read in pages."""
         while True:
@@ -386,6 +406,14 @@ class EventStore:
             f"""SELECT count(*) FROM (SELECT 1 FROM events
                 WHERE (tx_id, position) > (%s::text::xid8, %s) AND {_VISIBLE} LIMIT %s) t""",
             (str(after[0]), after[1], cap), cur)[0]
+
+    def held_back(self, cur: Any = None) -> tuple[int, float]:
+        """How far the log is held back behind the tailing horizon: the committed events no
+        tailer may read yet, and how long ago the oldest of them was written. The horizon is
+        server-wide: an open write transaction in any database of the server holds it
+        (docs/decisions/006-a-stalled-log-is-visible.md)."""
+        row = self._fetchone(_HELD_BACK, (), cur)
+        return int(row[0]), float(row[1] or 0.0)
 
     # -- checkpoints (relay and projections) -------------------------------------------------
 
