@@ -50,8 +50,11 @@ def cmd_relay(args) -> int:
     from .store import EventStore
     settings = _settings(args)
     store = EventStore(None, settings.service, upcasters_of(f"services.{settings.service}"))
+    base = Settings.from_env(settings.service)
     relay = Relay(settings.service, settings.database_url, settings.amqp_uri,
-                  batch_size=settings.relay_batch_size, store=store)
+                  batch_size=settings.relay_batch_size, store=store,
+                  confirm_timeout=base.relay_confirm_seconds,
+                  fence_seconds=base.relay_fence_seconds)
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())
     signal.signal(signal.SIGINT, lambda *_: relay.stop())
     if settings.metrics_port:

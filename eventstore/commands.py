@@ -194,7 +194,8 @@ class UnitOfWork:
     def command(self, caller: Identity, locate: Callable[[Session], T],
                 decide: Callable[[T, Session], Any], view: Callable[[Any, Session], Any],
                 *, key: str | None = None, request: Any = None,
-                expected_version: int | None = None, deadline: float | None = None) -> Any:
+                expected_version: int | None = None, deadline: float | None = None,
+                metadata: dict[str, Any] | None = None) -> Any:
         """``locate`` loads what the command is about and checks the caller may change it;
         ``decide`` lets the domain decide; ``view`` is the answer. With ``key``, at most once
         per (caller, key): the same request again answers as the first did. With
@@ -223,7 +224,8 @@ class UnitOfWork:
             _before(deadline)   # the last moment: the transaction commits right after
             return response
 
-        outcome = self._retrying(caller, attempt, conditional=expected_version is not None)
+        outcome = self._retrying(caller, attempt, conditional=expected_version is not None,
+                                 metadata=metadata)
         return outcome.response if isinstance(outcome, _Replayed) else outcome
 
     def handle(self, consumer: str, source: str, event: RecordedEvent, caller: Identity,

@@ -28,11 +28,14 @@ class Settings:
     metrics_port: int
     relay_batch_size: int = 500
     relay_poll_seconds: float = 0.05
+    relay_confirm_seconds: float = 10.0
+    relay_fence_seconds: float = 15.0
     projection_poll_seconds: float = 0.05
     consumer_delivery_limit: int = 5
     startup_timeout_seconds: float = 30.0
     catch_up_seconds: float = 30.0
     gauge_seconds: float = 5.0
+    idempotency_days: float = 7.0
 
     @classmethod
     def from_env(cls, service: str) -> Settings:
@@ -53,10 +56,13 @@ class Settings:
             amqp_uri=amqp_uri(),
             metrics_port=int(_env("METRICS_PORT", str(default_metrics))),
             relay_batch_size=int(_env("CONSORTIUM_RELAY_BATCH_SIZE", "500")),
+            relay_confirm_seconds=float(_env("CONSORTIUM_RELAY_CONFIRM_SECONDS", "10")),
+            relay_fence_seconds=float(_env("CONSORTIUM_RELAY_FENCE_SECONDS", "15")),
             consumer_delivery_limit=int(_env("CONSORTIUM_CONSUMER_DELIVERY_LIMIT", "5")),
             startup_timeout_seconds=float(_env("CONSORTIUM_STARTUP_TIMEOUT", "30")),
             catch_up_seconds=float(_env("CONSORTIUM_CATCH_UP_SECONDS", "30")),
             gauge_seconds=float(_env("CONSORTIUM_GAUGE_SECONDS", "5")),
+            idempotency_days=float(_env("CONSORTIUM_IDEMPOTENCY_DAYS", "7")),
         )
 
 

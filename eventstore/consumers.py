@@ -128,10 +128,16 @@ class ReliableEventHandler(EventHandler):
             # Tests only: die as a machine would between the commit and the ack.
             os._exit(9)
         if exc_info is not None and isinstance(exc_info[1], PoisonMessage):
-            send_to_dead_letters(self.container.config["AMQP_URI"],
-                                 self.container.service_name, message,
-                                 f"{type(exc_info[1]).__name__}: {exc_info[1].detail}",
-                                 self.queue.name)
+            try:
+                send_to_dead_letters(self.container.config["AMQP_URI"],
+                                     self.container.service_name, message,
+                                     f"{type(exc_info[1]).__name__}: {exc_info[1].detail}",
+                                     self.queue.name)
+            except (OSError, kombu.exceptions.KombuError) as fault:
+                # The broker went away: the message comes back and is parked then.
+                log.warning("could not park a poison message now: %s", fault)
+                self.queue_consumer.requeue_message(message)
+                return
             self.queue_consumer.ack_message(message)
             return
         if exc_info is not None:

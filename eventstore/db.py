@@ -12,6 +12,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
@@ -28,8 +29,40 @@ _BROKEN = (psycopg2.OperationalError, psycopg2.InterfaceError)
 T = TypeVar("T")
 
 
-def connect(url: str, autocommit: bool = True, application_name: str = "consortium"):
-    conn = psycopg2.connect(url, application_name=application_name)
+# A peer that vanishes without closing (a host that died, a network that split) is noticed by
+# TCP within about a minute instead of the kernel's two hours: keepalives after 30 s idle, every
+# 10 s, 3 unanswered; data unacknowledged for 30 s ends the connection too.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+              "keepalives_count": 3, "tcp_user_timeout": 30_000}
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """What PostgreSQL ends on its side, per use: a statement that runs too long, a
+    transaction left open and idle, a session idle too long (0: never)."""
+
+    statement_seconds: float = 0
+    idle_in_transaction_seconds: float = 0
+    idle_session_seconds: float = 0
+
+    def options(self) -> str:
+        settings = {"statement_timeout": self.statement_seconds,
+                    "idle_in_transaction_session_timeout": self.idle_in_transaction_seconds,
+                    "idle_session_timeout": self.idle_session_seconds}
+        return " ".join(f"-c {name}={int(seconds * 1000)}" for name, seconds in settings.items())
+
+
+# A service's pool: commands, reads, consumers and the projection runner are short.
+SERVICE_TIMEOUTS = Timeouts(statement_seconds=30, idle_in_transaction_seconds=60)
+# Operator tools (migrations, rebuilds): long statements are their job; an idle transaction
+# still holds the log's horizon back for every service, so it is ended.
+OPERATOR_TIMEOUTS = Timeouts(idle_in_transaction_seconds=300)
+
+
+def connect(url: str, autocommit: bool = True, application_name: str = "consortium",
+            timeouts: Timeouts = OPERATOR_TIMEOUTS):
+    conn = psycopg2.connect(url, application_name=application_name,
+                            options=timeouts.options(), **KEEPALIVES)
     conn.autocommit = autocommit
     return conn
 
@@ -37,9 +70,11 @@ def connect(url: str, autocommit: bool = True, application_name: str = "consorti
 class Database:
     """A pool of connections to one service's database."""
 
-    def __init__(self, url: str, size: int = 10, application_name: str = "consortium") -> None:
+    def __init__(self, url: str, size: int = 10, application_name: str = "consortium",
+                 timeouts: Timeouts = SERVICE_TIMEOUTS) -> None:
         self.url = url
         self.application_name = application_name
+        self.timeouts = timeouts
         self._size = size
         self._created = 0
         # Idle connections, last in first out. Taking and returning one is a deque pop and
@@ -70,7 +105,8 @@ class Database:
                 self._returned.wait(0.05)
                 self._waiting -= 1
         try:
-            return connect(self.url, application_name=self.application_name)
+            return connect(self.url, application_name=self.application_name,
+                           timeouts=self.timeouts)
         except Exception:
             with self._lock:
                 self._created -= 1

@@ -34,11 +34,13 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import amqp
 import kombu
+import kombu.exceptions
 import psycopg2
 import psycopg2.errors
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
+from nameko.rpc import Rpc
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from . import metrics
@@ -53,7 +55,7 @@ from .consumers import (
     consumer_methods,
 )
 from .db import Database
-from .errors import ERRORS, ConsortiumError, ValidationError, rebuild
+from .errors import ERRORS, ValidationError, rebuild
 from .events import RecordedEvent, Upcasters, upcasters_of
 from .identity import (
     CONTEXT_KEY,
@@ -63,6 +65,7 @@ from .identity import (
     hub_writers,
     signed_event,
 )
+from .logs import REQUEST_ID, ClientErrorsAreNotFailures, set_request_id
 from .migrate import migrate
 from .projections import Projection, ProjectionRunner
 from .readmodel import ReadModel
@@ -85,20 +88,45 @@ def register_remote_errors() -> None:
 register_remote_errors()
 
 
-class ClientErrorsAreNotFailures(logging.Filter):
-    """nameko logs every exception a worker raised with its traceback at ERROR. A refused
-    request (bad input, not found, a conflict: a ConsortiumError below 500) is the service
-    working, not failing: one INFO line, so the log's errors and tracebacks are the real ones."""
+# The id of the RPC message a worker serves (its AMQP correlation id): the same when RabbitMQ
+# delivers the message again, as it does when the answer's acknowledgement was lost.
+RPC_MESSAGE = "rpc_message"
+BROKER_FAULTS = (OSError, amqp.exceptions.AMQPError, kombu.exceptions.KombuError)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if isinstance(exc, ConsortiumError) and exc.status < 500:
-            record.levelno, record.levelname = logging.INFO, "INFO"
-            record.exc_info, record.exc_text = None, None
-            worker = record.args[0] if isinstance(record.args, tuple) and record.args else ""
-            record.msg, record.args = "refused %s: %s %s", (worker, type(exc).__name__,
-                                                             exc.detail)
-        return True
+
+class ReliableRpc(Rpc):
+    """nameko's RPC entrypoint, hardened for a broker that goes away: an answer that cannot
+    be sent is logged and dropped (the caller times out: 503) instead of killing the service's
+    container, and the message's id travels with the worker so that a command delivered again
+    (its acknowledgement lost with the connection) answers as the first time instead of being
+    applied twice (``CommandRunner``)."""
+
+    def handle_message(self, body, message):
+        message.headers = {**(message.headers or {}),
+                           f"nameko.{RPC_MESSAGE}": message.properties.get("correlation_id")}
+        super().handle_message(body, message)
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        except BROKER_FAULTS as fault:
+            log.warning("the answer to %s could not be sent (%s: %s); the caller will time "
+                        "out", worker_ctx.call_id, type(fault).__name__, fault)
+            return result, exc_info
+
+
+rpc = ReliableRpc.decorator
+
+
+class RequestScope(DependencyProvider):
+    """Keeps the id of the request a worker serves in a green-thread local while it runs, so
+    every log line of the request carries it (eventstore.logs)."""
+
+    def worker_setup(self, worker_ctx) -> None:
+        set_request_id(worker_ctx.data.get(REQUEST_ID))
+
+    def worker_teardown(self, worker_ctx) -> None:
+        set_request_id(None)
 
 
 class Kernel(DependencyProvider):
@@ -147,7 +175,9 @@ class Kernel(DependencyProvider):
             self.relay = Relay(service, self.settings.database_url, self.settings.amqp_uri,
                                batch_size=self.settings.relay_batch_size,
                                poll_seconds=self.settings.relay_poll_seconds,
-                               redact=self.redact, store=self.store)
+                               redact=self.redact, store=self.store,
+                               confirm_timeout=self.settings.relay_confirm_seconds,
+                               fence_seconds=self.settings.relay_fence_seconds)
             self.container.spawn_managed_thread(self.relay.run, identifier="relay")
         if self.projections:
             self.runner = ProjectionRunner(self.db, self.store, self.projections,
@@ -296,8 +326,12 @@ class Kernel(DependencyProvider):
         """Refresh the gauges that need a query: how far the log is held back, consumer lag
         and waiting dead letters."""
         service = self.container.service_name
+        last_pruned = 0.0
         while not self._stopping.wait(self.settings.gauge_seconds):
             try:
+                if time.monotonic() - last_pruned > 3600:
+                    self.store.forget_keys(self.settings.idempotency_days)
+                    last_pruned = time.monotonic()
                 events, seconds = self.store.held_back()
                 metrics.LOG_HELD_BACK_EVENTS.labels(service).set(events)
                 metrics.LOG_HELD_BACK_SECONDS.labels(service).set(seconds)
@@ -381,9 +415,16 @@ class CommandRunner:
         if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 200):
             raise ValidationError("Idempotency-Key must be 1 to 200 characters",
                                   {"Idempotency-Key": ["1 to 200 characters"]})
+        if key is None and ctx.data.get(RPC_MESSAGE):
+            # No key from the client: the RPC message's own id is one, so a message delivered
+            # twice is applied once.
+            key = f"rpc:{ctx.data[RPC_MESSAGE]}"
         expected = _if_match(ctx.data.get(IF_MATCH))
         deadline = _deadline(ctx.data.get(DEADLINE))
         request = [ctx.service_name, ctx.entrypoint.method_name, list(ctx.args), ctx.kwargs]
+        # The events the request causes carry its id: an operator follows it from the HTTP
+        # answer through every service's log to the log of events.
+        metadata = {"correlation_id": ctx.data[REQUEST_ID]} if ctx.data.get(REQUEST_ID) else {}
 
         def decided(target: Any, session: Session) -> Any:
             result = decide(target, session)
@@ -394,7 +435,7 @@ class CommandRunner:
 
         return self.kernel.work.command(caller, locate, decided, answer, key=key,
                                         request=request, expected_version=expected,
-                                        deadline=deadline)
+                                        deadline=deadline, metadata=metadata)
 
 
 def _deadline(value: Any) -> float | None:
@@ -479,6 +520,7 @@ class KernelEntrypoints:
         caller = Caller()
         commands = Commands()
         read_model = ReadModelAccess()
+        request_scope = RequestScope()
 
     @rpc
     def read_events(self, after: list[int], limit: int = 500,

@@ -28,7 +28,7 @@ import kombu
 import psycopg2
 
 from . import metrics
-from .db import connect
+from .db import Timeouts, connect
 from .events import RecordedEvent
 from .identity import signed_event
 from .store import EventStore
@@ -50,7 +50,8 @@ class Relay:
     def __init__(self, service: str, database_url: str, amqp_uri: str, *,
                  batch_size: int = 500, poll_seconds: float = 0.05,
                  standby_poll_seconds: float = 0.5, confirm_timeout: float = 10.0,
-                 redact: Redactor | None = None, store: EventStore | None = None) -> None:
+                 redact: Redactor | None = None, store: EventStore | None = None,
+                 fence_seconds: float = 15.0) -> None:
         self.service = service
         self.database_url = database_url
         self.amqp_uri = amqp_uri
@@ -58,6 +59,10 @@ class Relay:
         self.poll_seconds = poll_seconds
         self.standby_poll_seconds = standby_poll_seconds
         self.confirm_timeout = confirm_timeout
+        # How long a frozen relay may hold the lock: PostgreSQL ends its idle session then.
+        # More than confirm_timeout, so waiting for confirms never looks like a freeze.
+        self.fence_seconds = max(fence_seconds, confirm_timeout + 2)
+        self._in_touch = 0.0
         self.redact = redact
         # The service's one store (its upcasters apply to what is published); the relay passes
         # its own connection's cursor to every call.
@@ -82,8 +87,6 @@ class Relay:
                 log.warning("relay %s: %s failure, retrying: %s", self.service, kind, exc)
                 self.stopping.wait(backoff)
                 backoff = min(backoff * 2, 5.0)
-            finally:
-                self._set_active(False)
 
     def stop(self) -> None:
         self.stopping.set()
@@ -93,7 +96,13 @@ class Relay:
         metrics.RELAY_ACTIVE.labels(self.service).set(1 if active else 0)
 
     def _run_once(self) -> None:
-        conn = connect(self.database_url, application_name=f"relay:{self.service}")
+        # A relay that freezes (SIGSTOP, a hung host) still answers TCP keepalives, so only
+        # PostgreSQL can end its session, and with it the lock, when it stays idle: the
+        # standby then takes over within fence_seconds (docs/decisions/003).
+        conn = connect(self.database_url, application_name=f"relay:{self.service}",
+                       timeouts=Timeouts(statement_seconds=30,
+                                         idle_in_transaction_seconds=30,
+                                         idle_session_seconds=self.fence_seconds))
         try:
             with conn.cursor() as cur:
                 while not self.stopping.is_set():
@@ -108,6 +117,9 @@ class Relay:
                 with kombu.Connection(self.amqp_uri, heartbeat=30) as broker:
                     self._pump(cur, broker)
         finally:
+            # Not active any more from the moment the lock may go: before the session ends,
+            # so two relays never both say they are active.
+            self._set_active(False)
             conn.close()
 
     # -- the loop ----------------------------------------------------------------------------
@@ -123,11 +135,14 @@ class Relay:
         last_lag_check = 0.0
         while not self.stopping.is_set():
             batch = store.read_all(cursor, self.batch_size, cur)
+            self._in_touch = time.monotonic()
             if batch:
                 started = time.perf_counter()
                 for event in batch:
+                    self._still_active(cur)
                     self._publish(channel, confirms, event)
                 confirms.wait(broker, self.confirm_timeout)
+                self._still_active(cur)
                 cursor = batch[-1].cursor
                 store.save_checkpoint(CHECKPOINT, cursor, cur)
                 metrics.RELAY_PUBLISHED.labels(self.service).inc(len(batch))
@@ -141,6 +156,15 @@ class Relay:
             if len(batch) < self.batch_size:
                 # Heartbeats and unsolicited frames (a connection.close) are handled here too.
                 _idle(broker, self.poll_seconds)
+
+    def _still_active(self, cur) -> None:
+        """Fencing: a relay that was frozen long enough to lose its session (and the lock)
+        must not publish the rest of a batch it read before; the next relay publishes it, in
+        order. Frozen or not shows on the monotonic clock; a session that may have ended is
+        asked (a round trip only then), and a dead one stops this relay here."""
+        if time.monotonic() - self._in_touch > self.fence_seconds / 3:
+            cur.execute("SELECT 1")
+            self._in_touch = time.monotonic()
 
     def _publish(self, channel, confirms: _Confirms, event: RecordedEvent) -> None:
         body = signed_event(event.to_message(self.service))

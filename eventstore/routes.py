@@ -45,6 +45,10 @@ class Route:
     uploads: bool = False
     # Bytes a body may have; 0 is the gateway's default (1 MB).
     max_body: int = 0
+    # Ids the answer holds, by the path parameter that names them elsewhere, as JSON pointers
+    # into the answer ({"member": "/id"}): the OpenAPI document links to the routes that take
+    # them.
+    links: dict[str, str] = field(default_factory=dict)
     # Filled in when the gateway loads the service's table.
     service: str = ""
 

@@ -302,6 +302,15 @@ class EventStore:
         metrics.IDEMPOTENT_REPLAYS.labels(self.service).inc()
         return result
 
+    def forget_keys(self, days: float, cur: Any = None) -> int:
+        """Forget what was recorded for idempotency keys more than ``days`` ago: a client
+        retries within minutes, and the answers may hold a person's data."""
+        def run(c: Any) -> int:
+            c.execute("DELETE FROM idempotency_keys WHERE recorded_at < now() - %s * "
+                      "interval '1 day'", (days,))
+            return c.rowcount
+        return self._run(cur, run)
+
     def record(self, key: str, fingerprint: str, result: Any, cur: Any) -> None:
         """Record ``key`` with its result, in the transaction of the work it keys."""
         _check_key(key)

@@ -21,28 +21,49 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return {prefix or "_body": [str(messages)]}
 
 
-def _nul_fields(value: Any, path: str = "") -> list[str]:
-    """Where a NUL character hides in ``value``: PostgreSQL text and jsonb cannot hold one."""
+def _unstorable(text: str) -> str | None:
+    """Why PostgreSQL cannot store this text: a NUL character, or a lone surrogate (JSON may
+    spell "\\ud800"; it is no character of any text, and not UTF-8)."""
+    if "\x00" in text:
+        return "contains a NUL character"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone surrogate (not text)"
+    return None
+
+
+def _bad_text(value: Any, path: str = "") -> dict[str, list[str]]:
+    """Every field of ``value`` whose text (or key) PostgreSQL could not store, and why."""
     if isinstance(value, str):
-        return [path or "_body"] if "\x00" in value else []
+        why = _unstorable(value)
+        return {path or "_body": [why]} if why else {}
     if isinstance(value, dict):
-        found = []
+        found: dict[str, list[str]] = {}
         for key, item in value.items():
             name = f"{path}.{key}" if path else str(key)
-            found += [name] if "\x00" in str(key) else _nul_fields(item, name)
+            why = _unstorable(str(key))
+            found.update({name: [why]} if why else _bad_text(item, name))
         return found
     if isinstance(value, list):
-        return [f for i, item in enumerate(value) for f in _nul_fields(item, f"{path}[{i}]")]
-    return []
+        found = {}
+        for i, item in enumerate(value):
+            found.update(_bad_text(item, f"{path}[{i}]"))
+        return found
+    return {}
 
 
 def load(schema: type[marshmallow.Schema], payload: Any) -> dict[str, Any]:
     """Validate ``payload``; unknown fields are refused, every bad field is named."""
     if not isinstance(payload, dict):
         raise ValidationError("the body must be a JSON object", {"_body": ["not an object"]})
-    if nul := _nul_fields(payload):
-        raise ValidationError("text may not contain NUL characters",
-                              dict.fromkeys(nul, ["contains a NUL character"]))
+    try:
+        bad = _bad_text(payload)
+    except RecursionError:
+        raise ValidationError("the body is nested too deeply",
+                              {"_body": ["nested too deeply"]}) from None
+    if bad:
+        raise ValidationError("text that cannot be stored: " + ", ".join(sorted(bad)), bad)
     try:
         return schema().load(payload)
     except marshmallow.ValidationError as exc:
@@ -89,3 +110,25 @@ class Parts(marshmallow.fields.List):
         if isinstance(value, dict):
             value = list(value.values())
         return super()._serialize(value, attr, obj, **kwargs)
+
+
+# Strict fields: a number is a JSON number and a yes is a JSON true. marshmallow would take
+# "31" for a number and "yes" for true; a client that sends those has a bug worth hearing about.
+
+class Integer(marshmallow.fields.Integer):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(strict=True, **kwargs)
+
+
+class Float(marshmallow.fields.Float):
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Boolean(marshmallow.fields.Boolean):
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value

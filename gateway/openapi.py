@@ -1,4 +1,7 @@
-"""The OpenAPI 3 document, generated from the route table and the marshmallow schemas."""
+"""The OpenAPI 3 document, generated from the services' route tables and their marshmallow
+schemas: every constraint a request is checked against, every status and media type a route
+can answer, the headers that come with them, and links from the routes that create an object
+to the routes that use its id (so a client, or schemathesis, can follow them)."""
 
 from __future__ import annotations
 
@@ -8,13 +11,55 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from eventstore.routes import Route
+from eventstore.ids import ANY_ID
+from eventstore.routes import JSON, Route
 
-PROBLEM = {"type": "object", "properties": {
-    "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-    "detail": {"type": "string"},
-    "errors": {"type": "object", "additionalProperties": {"type": "array",
-                                                          "items": {"type": "string"}}}}}
+PROBLEM_JSON = "application/problem+json"
+PROBLEM = {
+    "type": "object", "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "request_id": {"type": "string",
+                       "description": "quote it to an operator: every log line of the "
+                                      "request carries it"},
+        "errors": {"type": "object", "description": "each bad field and what is wrong",
+                   "additionalProperties": {"type": "array", "items": {"type": "string"}}}},
+    "additionalProperties": True}
+REQUEST_ID = {"description": "the request's id: the caller's X-Request-ID, or a new one",
+              "schema": {"type": "string"}}
+ID_PARAMETER = {"type": "string", "pattern": ANY_ID.pattern, "maxLength": 127}
+
+
+def _problem(why: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": why, "content": {PROBLEM_JSON: {
+        "schema": {"$ref": "#/components/schemas/Problem"}}},
+        "headers": {"X-Request-ID": REQUEST_ID, **(headers or {})}}
+    return answer
+
+
+def _statuses(route: Route) -> dict[str, dict[str, Any]]:
+    """The refusals a route can answer, beside its success."""
+    answers = {
+        "401": _problem("no token, or not a valid one"),
+        "403": _problem("the caller's role may not use this route"),
+        "404": _problem("unknown, or another hub's"),
+        "405": _problem("a method this path does not take", {"Allow": {
+            "description": "the methods it takes", "schema": {"type": "string"}}}),
+        "422": _problem("invalid input: each bad field is named"),
+        "503": _problem("a service or the broker cannot be reached, or did not answer in "
+                        "time: the request was not applied and never will be; retry (with "
+                        "the same Idempotency-Key)", {"Retry-After": {
+                            "description": "seconds to wait", "schema": {"type": "integer"}}}),
+    }
+    if route.method in ("POST", "PUT", "PATCH", "DELETE"):
+        answers["409"] = _problem("refused by a rule of the domain, or a conflicting change")
+    if route.body is not None:
+        answers["413"] = _problem("the body is too large")
+    if route.conditional:
+        answers["412"] = _problem("If-Match names a version that is not the current one")
+    return answers
 
 
 def build_spec(routes: list[Route]) -> dict[str, Any]:
@@ -31,51 +76,65 @@ def build_spec(routes: list[Route]) -> dict[str, Any]:
             "summary": route.summary, "tags": [route.tag], "security": [{"bearer": []}],
             "operationId": route.rpc,
             "parameters": [{"name": name, "in": "path", "required": True,
-                            "schema": {"type": "string"}}
-                           for name in re.findall(r"<(\w+)>", route.path)],
-            "responses": {},
+                            "schema": ID_PARAMETER} for name in route.params],
+            "responses": _statuses(route),
         }
         if route.method in ("POST", "DELETE"):
             operation["parameters"].append({
                 "name": "Idempotency-Key", "in": "header", "required": False,
-                "schema": {"type": "string", "maxLength": 200},
-                "description": "the same key and body return the first response"})
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                "description": "the same key and body return the first answer and change "
+                               "nothing; the same key with another body is 422"})
         if route.conditional:
-            operation["parameters"].append({"name": "If-Match", "in": "header",
-                                            "required": False, "schema": {"type": "string"}})
+            operation["parameters"].append({
+                "name": "If-Match", "in": "header", "required": False,
+                "schema": {"type": "string", "pattern": r'^(W/)?"?\d{1,9}"?$'},
+                "description": "the ETag of the version the change is based on"})
         if route.paged:
             operation["parameters"] += [
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                             "maximum": 200}},
-                {"name": "after", "in": "query", "schema": {"type": "string"}}]
+                {"name": "after", "in": "query", "schema": ID_PARAMETER}]
         if route.body is not None:
             operation["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": route.body}}}
+                JSON: {"schema": route.body}}}
             if route.uploads:
                 operation["requestBody"]["content"]["multipart/form-data"] = {
                     "schema": {"type": "object", "properties": {
                         name: {"type": "string", "format": "binary"}
                         for name in route.body._declared_fields
                         if name != "dry_run"} | {"dry_run": {"type": "boolean"}}}}
+        success: dict[str, Any] = {"description": "OK", "headers": {"X-Request-ID": REQUEST_ID}}
         if route.response is not None:
             schema: Any = route.response
             if route.paged:
-                schema = {"type": "object", "properties": {
+                schema = {"type": "object", "required": ["items", "next"], "properties": {
                     "items": {"type": "array", "items": route.response},
-                    "next": {"type": "string", "nullable": True}}}
-            content: dict[str, Any] = {}
-            for media_type in route.content:
-                content[media_type] = {"schema": schema if media_type == "application/json"
-                                       else {"type": "string"}}
-            operation["responses"][str(route.status)] = {"description": "OK",
-                                                         "content": content}
-        for status, why in (("401", "no or invalid token"), ("403", "out of scope"),
-                            ("404", "unknown, or another hub's"),
-                            ("409", "conflict or refused by an invariant"),
-                            ("412", "stale If-Match"), ("422", "invalid input")):
-            operation["responses"][status] = {"description": why, "content": {
-                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+                    "next": {"type": "string", "nullable": True,
+                             "description": "the cursor of the next page (?after=)"}}}
+            success["content"] = {media_type: {"schema": schema if media_type == JSON
+                                               else {"type": "string"}}
+                                  for media_type in route.content}
+            if route.method != "GET" or route.conditional:
+                success["headers"]["ETag"] = {"description": "the version, for If-Match",
+                                              "schema": {"type": "string"}}
+        if route.links:
+            success["links"] = _links(route, routes)
+        operation["responses"][str(route.status)] = success
         paths.setdefault(route.openapi_path, {})[route.method.lower()] = operation
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()
+
+
+def _links(route: Route, routes: list[Route]) -> dict[str, Any]:
+    """From a route's answer to every operation that takes one of the ids in it."""
+    links: dict[str, Any] = {}
+    for other in routes:
+        params = other.params
+        if len(params) != 1 or params[0] not in route.links:
+            continue
+        name = re.sub(r"\W|_", "", f"{other.rpc.title()}")
+        links[name] = {"operationId": other.rpc,
+                       "parameters": {params[0]: f"$response.body#{route.links[params[0]]}"}}
+    return links

@@ -12,18 +12,28 @@ import os
 import time
 from typing import Any
 
+import amqp
 import eventlet
+import kombu.exceptions
+from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy
 from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.exceptions import NotFound as RouteNotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
 from eventstore.config import gateway_services
-from eventstore.dependencies import DEADLINE, IDEMPOTENCY_KEY, IF_MATCH, register_remote_errors
+from eventstore.dependencies import (
+    DEADLINE,
+    IDEMPOTENCY_KEY,
+    IF_MATCH,
+    RequestScope,
+    register_remote_errors,
+)
 from eventstore.errors import (
     ConsortiumError,
     Forbidden,
@@ -33,6 +43,14 @@ from eventstore.errors import (
     ValidationError,
 )
 from eventstore.identity import CONTEXT_KEY, Identity
+from eventstore.ids import ANY_ID
+from eventstore.logs import (
+    REQUEST_ID,
+    ClientErrorsAreNotFailures,
+    current_request_id,
+    request_id_from,
+    set_request_id,
+)
 from eventstore.routes import JSON, Route, service_routes
 from eventstore.validation import load
 
@@ -54,28 +72,102 @@ COMMIT_MARGIN_SECONDS = min(1.0, RPC_TIMEOUT_SECONDS / 5)
 SERVICES = gateway_services()
 ROUTES: list[Route] = [route for service in SERVICES for route in service_routes(service)]
 
-# Endpoints are indexes into ROUTES.
+# Endpoints are indexes into ROUTES. No redirects: "/v1//hubs" names no route.
 URL_MAP = Map([Rule(r.path, endpoint=str(i), methods=[r.method]) for i, r in enumerate(ROUTES)],
-              strict_slashes=False)
+              strict_slashes=False, merge_slashes=False, redirect_defaults=False)
+# Seconds a client is told to wait before it retries a 503.
+RETRY_AFTER_SECONDS = 2
+# The broker or a service cannot be reached (a refused connection, a dropped channel, a
+# service that never started): the gateway answers 503, never 500.
+OUTAGES = (OSError, amqp.exceptions.AMQPError, kombu.exceptions.KombuError, UnknownService)
 
 
-def problem(error: ConsortiumError) -> Response:
+def problem(error: ConsortiumError, request_id: str | None = None,
+            headers: dict[str, str] | None = None) -> Response:
+    """Every refusal and failure the gateway answers, as application/problem+json (RFC 9457),
+    with the request's id for a county office to quote."""
     body = {"type": f"https://consortium.invalid/problems/{type(error).__name__}",
             "title": error.title, "status": error.status, "detail": error.detail}
     for key, value in error.extra.items():
         body[key] = value
-    return Response(json.dumps(body), status=error.status,
+    answer_headers = dict(headers or {})
+    if request_id:
+        body["request_id"] = request_id
+        answer_headers["X-Request-ID"] = request_id
+    if error.status == 503:
+        answer_headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return Response(json.dumps(body), status=error.status, headers=answer_headers,
                     content_type="application/problem+json")
+
+
+class ProblemsWsgiApp(WsgiApp):
+    """nameko's WSGI app, except that what no entrypoint answers (a path no rule matches, a
+    method none takes) is problem+json too, with a request id, and counted."""
+
+    def __call__(self, environ, start_response):
+        environ[REQUEST_ID] = request_id_from(environ.get("HTTP_X_REQUEST_ID"))
+        set_request_id(environ[REQUEST_ID])   # for this green thread's log lines
+        request = Request(environ, shallow=True)
+        try:
+            provider, values = self.url_map.bind_to_environ(environ).match()
+            request.path_values = values  # type: ignore[attr-defined]
+            response = provider.handle_request(request)
+        except HTTPException as exc:
+            response = _unrouted(exc, request)
+        finally:
+            set_request_id(None)
+        response.headers["X-Request-ID"] = environ[REQUEST_ID]
+        return response(environ, start_response)
+
+
+def _unrouted(exc: HTTPException, request: Request) -> Response:
+    headers = {}
+    if isinstance(exc, MethodNotAllowed):
+        allowed = _allowed(request)
+        headers["Allow"] = ", ".join(allowed)
+        error: ConsortiumError = MethodNotAllowedProblem(
+            f"{request.method} is not allowed on {request.path}; allowed: {', '.join(allowed)}")
+    else:
+        error = NotFound(f"no route {request.path!r}")
+    HTTP_REQUESTS.labels("unmatched", request.method, str(error.status)).inc()
+    return problem(error, request.environ.get(REQUEST_ID), headers)
+
+
+def _allowed(request: Request) -> list[str]:
+    try:
+        URL_MAP.bind_to_environ(request.environ).match(method="--")
+    except MethodNotAllowed as exc:
+        return sorted(exc.valid_methods or [])
+    except HTTPException:
+        pass
+    return ["GET", "POST", "DELETE"]
+
+
+class MethodNotAllowedProblem(ConsortiumError):
+    status = 405
+    title = "Method not allowed"
+
+
+class ProblemsWebServer(WebServer):
+    def get_wsgi_app(self):
+        return ProblemsWsgiApp(self)
+
+    def context_data_from_headers(self, request):
+        # Services log the request's id with every line, and record it on the events it
+        # causes (nameko carries context data with every RPC).
+        return {REQUEST_ID: request.environ.get(REQUEST_ID)}
 
 
 class Api(HttpRequestHandler):
     """One entrypoint for every API route: errors become problem+json in one place."""
 
+    server = ProblemsWebServer()
+
     def response_from_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, ConsortiumError):
-            return problem(exc)
-        log.exception("unexpected error", exc_info=exc)
-        return problem(ConsortiumError("the server failed; the error is logged"))
+        if not isinstance(exc, ConsortiumError):
+            log.exception("unexpected error", exc_info=exc)
+            exc = ConsortiumError("the server failed; the error is logged")
+        return problem(exc, current_request_id())
 
 
 class Context(DependencyProvider):
@@ -96,6 +188,9 @@ class Context(DependencyProvider):
 
 class StartupCheck(DependencyProvider):
     def setup(self) -> None:
+        containers_log = logging.getLogger("nameko.containers")
+        if not any(isinstance(f, ClientErrorsAreNotFailures) for f in containers_log.filters):
+            containers_log.addFilter(ClientErrorsAreNotFailures())
         reason = auth.check_secret()
         if reason:
             log.critical("gateway refuses to start: %s", reason)
@@ -107,18 +202,24 @@ class Gateway:
     name = "gateway"
     startup = StartupCheck()
     set_context = Context()
+    request_scope = RequestScope()
 
     @Api.decorator("GET,POST,DELETE,PUT,PATCH", "/<path:path>")
     def api(self, request: Request, path: str) -> Response:
         started = time.perf_counter()
         rule, method = "unmatched", request.method
+        extra_headers: dict[str, str] = {}
         try:
             try:
                 index, params = URL_MAP.bind_to_environ(request.environ).match()
-            except RouteNotFound:
-                raise NotFound(f"no route {request.path}") from None
-            except MethodNotAllowed:
-                raise ValidationError(f"{method} is not allowed on {request.path}") from None
+            except (RouteNotFound, RequestRedirect):
+                raise NotFound(f"no route {request.path!r}") from None
+            except MethodNotAllowed as exc:
+                allowed = sorted(exc.valid_methods or [])
+                extra_headers["Allow"] = ", ".join(allowed)
+                raise MethodNotAllowedProblem(
+                    f"{method} is not allowed on {request.path}; allowed: "
+                    f"{', '.join(allowed)}") from None
             route = ROUTES[int(index)]
             rule = route.path
             if any(_has_control(v) for v in params.values()):
@@ -129,7 +230,11 @@ class Gateway:
                                        for k, v in request.args.items() if _has_control(v)})
             response = self._answer(route, dict(params), request)
         except ConsortiumError as exc:
-            response = problem(exc)
+            response = problem(exc, request.environ.get(REQUEST_ID), extra_headers)
+        except Exception as exc:   # counted like every other answer, and logged whole
+            log.exception("unexpected error", exc_info=exc)
+            response = problem(ConsortiumError("the server failed; the error is logged"),
+                               request.environ.get(REQUEST_ID))
         HTTP_REQUESTS.labels(rule, method, str(response.status_code)).inc()
         HTTP_SECONDS.labels(rule, method).observe(time.perf_counter() - started)
         return response
@@ -147,14 +252,19 @@ class Gateway:
         if media_type not in route.content:
             media_type = next(iter(route.content))
         args, kwargs = route.arguments(params, self._body(route, request),
-                                       _int_arg(request, "limit", 50), request.args.get("after"),
+                                       _int_arg(request, "limit", 50), _after(request),
                                        media_type)
         proxy = getattr(self, route.service)
         try:
             with eventlet.Timeout(RPC_TIMEOUT_SECONDS):
                 result = getattr(proxy, route.rpc)(*args, **kwargs)
         except eventlet.Timeout:
-            raise ServiceUnavailable(f"{route.service} did not answer in time") from None
+            raise ServiceUnavailable(f"{route.service} did not answer in time; the request "
+                                     "was not applied") from None
+        except OUTAGES as exc:
+            log.warning("%s unreachable: %s: %s", route.service, type(exc).__name__, exc)
+            raise ServiceUnavailable(f"{route.service} cannot be reached now; the request "
+                                     "was not applied") from None
         if media_type != JSON:
             return Response(result, status=route.status, content_type=media_type)
         headers = {}
@@ -188,6 +298,9 @@ class Gateway:
             except (ValueError, UnicodeDecodeError):
                 raise ValidationError("the body is not valid JSON",
                                       {"_body": ["malformed JSON"]}) from None
+            except RecursionError:
+                raise ValidationError("the body is nested too deeply",
+                                      {"_body": ["nested too deeply"]}) from None
         if route.body is not None:
             load(route.body, body)   # refuse bad input here; the service checks again
         return body
@@ -274,6 +387,15 @@ def _if_match(value: str | None) -> int | None:
     except ValueError:
         raise ValidationError('If-Match is an ETag like "3"',
                               {"If-Match": ['an ETag like "3"']}) from None
+
+
+def _after(request: Request) -> str | None:
+    """The cursor of a list: the last id of the page before."""
+    value = request.args.get("after")
+    if value is not None and (len(value) > 127 or not ANY_ID.match(value)):
+        raise ValidationError("after is the last id of the page before",
+                              {"after": ["an id, as `next` gives it"]})
+    return value
 
 
 def _int_arg(request: Request, name: str, default: int) -> int:

@@ -6,7 +6,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from eventstore.ids import ANY_ID, ID_RULE
-from eventstore.validation import IsoDate, Parts
+from eventstore.validation import Boolean, Float, Integer, IsoDate, Parts
 
 from .domain import (
     DATA_METHODS,
@@ -37,15 +37,15 @@ class ProblemCreate(Schema):
     title = fields.String(required=True, validate=TITLE)
     statement = fields.String(required=True, validate=TEXT)
     supporting_data = fields.List(fields.Nested(SupportingData), required=True,
-                                  validate=validate.Length(max=50))
+                                  validate=validate.Length(min=1, max=50))
     selection_criteria = fields.List(fields.String(validate=TITLE), required=True,
-                                     validate=validate.Length(max=50))
+                                     validate=validate.Length(min=1, max=50))
 
 
 class Ratification(Schema):
     on = fields.Date()
-    votes_for = fields.Integer(strict=True, validate=validate.Range(min=0, max=100_000))
-    votes_against = fields.Integer(strict=True, validate=validate.Range(min=0, max=100_000))
+    votes_for = Integer(validate=validate.Range(min=0, max=100_000))
+    votes_against = Integer(validate=validate.Range(min=0, max=100_000))
 
 
 class ProblemOfPractice(Schema):
@@ -57,7 +57,7 @@ class ProblemOfPractice(Schema):
     selection_criteria = fields.List(fields.String())
     status = fields.String()
     ratified_on = fields.Date(allow_none=True)
-    version = fields.Integer()
+    version = Integer()
 
 
 class ProjectCreate(Schema):
@@ -72,8 +72,8 @@ class GoalCreate(Schema):
     statement = fields.String(required=True, validate=validate.Length(max=5000))
     measure = fields.String(validate=validate.Length(max=200))
     unit = fields.String(allow_none=True, validate=TITLE)
-    baseline = fields.Float(**NUMBER)
-    target = fields.Float(**NUMBER)
+    baseline = Float(**NUMBER)
+    target = Float(**NUMBER)
     due = fields.Date()
 
 
@@ -81,8 +81,8 @@ class GoalRevision(Schema):
     statement = fields.String(validate=TEXT)
     measure = fields.String(validate=TITLE)
     unit = fields.String(allow_none=True, validate=TITLE)
-    baseline = fields.Float(**NUMBER)
-    target = fields.Float(**NUMBER)
+    baseline = Float(**NUMBER)
+    target = Float(**NUMBER)
     due = fields.Date()
     reason = fields.String(required=True, validate=TEXT)
 
@@ -92,7 +92,7 @@ class DataCreate(Schema):
     method = fields.String(required=True, validate=validate.OneOf(DATA_METHODS))
     summary = fields.String(required=True, validate=TEXT)
     source = fields.String(allow_none=True, validate=TITLE)
-    n = fields.Integer(allow_none=True, strict=True, validate=validate.Range(min=0))
+    n = Integer(allow_none=True, validate=validate.Range(min=0))
 
 
 class InsightCreate(Schema):
@@ -119,13 +119,13 @@ class PrototypeCreate(Schema):
 
 class Criterion(Schema):
     criterion = fields.String(required=True, validate=TITLE)
-    met = fields.Boolean(required=True)
+    met = Boolean(required=True)
     note = fields.String(allow_none=True, validate=TEXT)
 
 
 class Selection(Schema):
     criteria = fields.List(fields.Nested(Criterion), required=True,
-                           validate=validate.Length(max=50))
+                           validate=validate.Length(min=1, max=50))
 
 
 class PhaseChange(Schema):
@@ -139,8 +139,8 @@ class IndicatorCreate(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(INDICATOR_KINDS))
     unit = fields.String(required=True, validate=TITLE)
     direction = fields.String(required=True, validate=validate.OneOf(DIRECTIONS))
-    baseline = fields.Float(allow_none=True, **NUMBER)
-    target = fields.Float(allow_none=True, **NUMBER)
+    baseline = Float(allow_none=True, **NUMBER)
+    target = Float(allow_none=True, **NUMBER)
 
 
 class Plan(Schema):
@@ -158,8 +158,8 @@ class CycleCreate(Schema):
 
 class MeasurementCreate(Schema):
     indicator_id = fields.String(required=True, validate=ID)
-    value = fields.Float(required=True, **NUMBER)
-    n = fields.Integer(required=True, strict=True,
+    value = Float(required=True, **NUMBER)
+    n = Integer(required=True,
                        validate=validate.Range(min=MIN_GROUP_SIZE, max=10_000_000, error=(
                            f"the size of the group measured, at least {MIN_GROUP_SIZE}: "
                            "no student-level data")))
@@ -188,8 +188,8 @@ class Goal(Schema):
     statement = fields.String()
     measure = fields.String()
     unit = fields.String(allow_none=True)
-    baseline = fields.Float()
-    target = fields.Float()
+    baseline = Float()
+    target = Float()
     due = IsoDate()
     revisions = fields.List(fields.Nested(GoalRevisionRecord))
 
@@ -199,7 +199,7 @@ class Data(Schema):
     method = fields.String()
     summary = fields.String()
     source = fields.String(allow_none=True)
-    n = fields.Integer(allow_none=True)
+    n = Integer(allow_none=True)
 
 
 class Insight(Schema):
@@ -216,7 +216,7 @@ class Idea(Schema):
 
 
 class PrototypeRevisionRecord(Schema):
-    revision = fields.Integer()
+    revision = Integer()
     reason = fields.String()
 
 
@@ -225,11 +225,11 @@ class Prototype(Schema):
     name = fields.String()
     description = fields.String()
     idea_ids = fields.List(fields.String())
-    revision = fields.Integer()
-    selected = fields.Boolean()
+    revision = Integer()
+    selected = Boolean()
     criteria = fields.List(fields.Nested(Criterion))
     revisions = fields.List(fields.Nested(PrototypeRevisionRecord))
-    shared = fields.Boolean()
+    shared = Boolean()
 
 
 class Indicator(Schema):
@@ -239,8 +239,8 @@ class Indicator(Schema):
     kind = fields.String()
     unit = fields.String()
     direction = fields.String()
-    baseline = fields.Float(allow_none=True)
-    target = fields.Float(allow_none=True)
+    baseline = Float(allow_none=True)
+    target = Float(allow_none=True)
 
 
 class PlanView(Schema):
@@ -252,8 +252,8 @@ class PlanView(Schema):
 
 class Measurement(Schema):
     indicator_id = fields.String()
-    value = fields.Float()
-    n = fields.Integer()
+    value = Float()
+    n = Integer()
     on = IsoDate()
     note = fields.String(allow_none=True)
 
@@ -261,8 +261,8 @@ class Measurement(Schema):
 class TestCycle(Schema):
     id = fields.String()
     prototype_id = fields.String()
-    revision = fields.Integer()
-    number = fields.Integer()
+    revision = Integer()
+    number = Integer()
     plan = fields.Nested(PlanView)
     prediction = fields.String()
     status = fields.String(metadata={"description": "running or completed"})
@@ -289,27 +289,27 @@ class Project(Schema):
     prototypes = Parts(fields.Nested(Prototype))
     indicators = Parts(fields.Nested(Indicator))
     cycles = Parts(fields.Nested(TestCycle))
-    version = fields.Integer()
+    version = Integer()
 
 
 class Signal(Schema):
     rule = fields.String(metadata={"description": "shift, trend, too_few_runs, too_many_runs "
                                                   "or astronomical_point"})
-    points = fields.List(fields.Integer(), metadata={"description": "indexes into points"})
+    points = fields.List(Integer(), metadata={"description": "indexes into points"})
     detail = fields.String()
 
 
 class Point(Schema):
     on = IsoDate()
-    value = fields.Float()
-    n = fields.Integer()
+    value = Float()
+    n = Integer()
     cycle_id = fields.String()
 
 
 class Runs(Schema):
-    count = fields.Integer(metadata={"description": "runs: stretches on one side of the median"})
-    useful_points = fields.Integer(metadata={"description": "points not on the median"})
-    limits = fields.List(fields.Integer(), allow_none=True, metadata={
+    count = Integer(metadata={"description": "runs: stretches on one side of the median"})
+    useful_points = Integer(metadata={"description": "points not on the median"})
+    limits = fields.List(Integer(), allow_none=True, metadata={
         "description": "fewer or more runs than these is unlikely by chance (10+ points)"})
 
 
@@ -321,7 +321,7 @@ class ChartIndicator(Indicator):
 class RunChart(Schema):
     indicator = fields.Nested(ChartIndicator)
     points = fields.List(fields.Nested(Point))
-    median = fields.Float(allow_none=True)
+    median = Float(allow_none=True)
     runs = fields.Nested(Runs, allow_none=True)
     signals = fields.List(fields.Nested(Signal))
 
@@ -329,8 +329,8 @@ class RunChart(Schema):
 class IndicatorSignals(Schema):
     indicator_id = fields.String()
     indicator = fields.String(metadata={"description": "the indicator's name"})
-    points = fields.Integer()
-    median = fields.Float(allow_none=True)
+    points = Integer()
+    median = Float(allow_none=True)
     signals = fields.List(fields.String(), metadata={"description": "names of the rules"})
 
 
@@ -340,14 +340,14 @@ class MemberProgress(Schema):
     project_id = fields.String(allow_none=True)
     problem_id = fields.String(allow_none=True)
     phase = fields.String(allow_none=True)
-    cycles_completed = fields.Integer()
+    cycles_completed = Integer()
     last_decision = fields.String(allow_none=True)
     signals = fields.List(fields.Nested(IndicatorSignals))
 
 
 class SharedResult(Schema):
     cycle_id = fields.String()
-    number = fields.Integer()
+    number = Integer()
     decision = fields.String()
     findings = fields.String()
 

@@ -8,11 +8,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from nameko.rpc import rpc
-
 from eventstore.commands import Session
 from eventstore.consumers import consumes
-from eventstore.dependencies import Kernel, KernelEntrypoints
+from eventstore.dependencies import Kernel, KernelEntrypoints, rpc
 from eventstore.errors import Conflict
 from eventstore.identity import member_work
 from eventstore.ids import id_for

@@ -8,9 +8,10 @@ WRITERS = ("admin", "facilitator")
 
 ROUTES: list[Route] = [
     Route("POST", "/v1/hubs", "register_hub", "Register a county hub", "hubs",
-          body=schemas.HubCreate, response=schemas.Hub, status=201, roles=("admin",)),
+          body=schemas.HubCreate, response=schemas.Hub, status=201, roles=("admin",),
+          links={"hub": "/id"}),
     Route("GET", "/v1/hubs", "list_hubs", "Hubs the caller may see", "hubs",
-          response=schemas.Hub, paged=True),
+          response=schemas.Hub, paged=True, links={"hub": "/items/0/id"}),
     Route("GET", "/v1/hubs/<hub>", "get_hub", "One hub", "hubs", response=schemas.Hub),
     Route("POST", "/v1/hubs/<hub>/facilitation", "hand_over_facilitation",
           "Hand facilitation over (external → co_facilitation → county_office)", "hubs",
@@ -18,7 +19,7 @@ ROUTES: list[Route] = [
           roles=WRITERS),
     Route("POST", "/v1/hubs/<hub>/members", "enroll_member", "Enroll a member organization",
           "members", body=schemas.MemberCreate, response=schemas.Member, status=201,
-          roles=WRITERS),
+          roles=WRITERS, links={"member": "/id"}),
     Route("GET", "/v1/hubs/<hub>/members", "list_members", "Members of a hub", "members",
           response=schemas.Member, paged=True),
     Route("GET", "/v1/members/<member>", "get_member", "One member with its roles", "members",
@@ -36,7 +37,8 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/members/<member>/readiness", "readiness",
           "Pre-work checklist and what is missing", "members", response=schemas.Readiness),
     Route("POST", "/v1/hubs/<hub>/people", "add_person", "Add a person to a hub", "people",
-          body=schemas.PersonCreate, response=schemas.Person, status=201, roles=WRITERS),
+          body=schemas.PersonCreate, response=schemas.Person, status=201, roles=WRITERS,
+          links={"person": "/id"}),
     Route("POST", "/v1/members/<member>/staff-imports", "import_staff",
           "Import a member's staff from a OneRoster 1.1 export (orgs.csv, users.csv; JSON or "
           "multipart upload): good rows are added, bad rows reported by file and line, "

@@ -1,12 +1,21 @@
 """Membership's request and response shapes: validated here and in the gateway, and the source
 of the OpenAPI document."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
+from eventstore.errors import ValidationError as DomainValidationError
 from eventstore.ids import ANY_ID, ID_RULE
 from eventstore.ids import HUB_ID as HUB_ID_PATTERN
+from eventstore.validation import Boolean, Integer
 
-from .domain import DESIGN_TEAM_GROUPS, FACILITATION_STAGES, MEMBER_KINDS, ROLES
+from .domain import (
+    DESIGN_TEAM_GROUPS,
+    FACILITATION_STAGES,
+    GRADE_SPAN,
+    MEMBER_KINDS,
+    ROLES,
+    check_grade_span,
+)
 
 # A new object's own id (the service checks it is in the hub's namespace), and any id a body
 # names (eventstore/ids.py).
@@ -32,7 +41,7 @@ class Hub(Schema):
     county_code = fields.String(allow_none=True)
     stage = fields.String()
     facilitator_org = fields.String()
-    version = fields.Integer()
+    version = Integer()
 
 
 class FacilitationHandOver(Schema):
@@ -41,12 +50,21 @@ class FacilitationHandOver(Schema):
     on = fields.Date()
 
 
+def grade_span(value: str) -> None:
+    """The domain's rule, checked with the other fields so one answer names every bad one."""
+    try:
+        check_grade_span(value)
+    except DomainValidationError as exc:
+        raise ValidationError(exc.errors["grade_span"]) from None
+
+
 class MemberCreate(Schema):
     id = fields.String(validate=ID)
     name = fields.String(required=True, validate=NAME)
     kind = fields.String(required=True, validate=validate.OneOf(MEMBER_KINDS))
-    grade_span = fields.String(required=True, validate=validate.Length(max=8))
-    enrollment = fields.Integer(required=True, strict=True,
+    grade_span = fields.String(required=True, validate=[
+        validate.Regexp(GRADE_SPAN, error="like K-8, TK-5 or 9-12"), grade_span])
+    enrollment = Integer(required=True,
                                 validate=validate.Range(min=0, max=2_000_000))
     cds_code = fields.String(allow_none=True, validate=validate.Regexp(
         r"^\d{14}$", error="the 14-digit California CDS code"))
@@ -66,13 +84,13 @@ class Member(Schema):
     name = fields.String()
     kind = fields.String()
     grade_span = fields.String()
-    enrollment = fields.Integer()
+    enrollment = Integer()
     cds_code = fields.String(allow_none=True)
     nces_id = fields.String(allow_none=True)
     status = fields.String()
-    onboarded = fields.Boolean()
+    onboarded = Boolean()
     roles = fields.List(fields.Nested(Role))
-    version = fields.Integer()
+    version = Integer()
 
 
 class Offboarding(Schema):
@@ -92,8 +110,8 @@ class Person(Schema):
     position = fields.String(allow_none=True)
     name = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
-    erased = fields.Boolean()
-    version = fields.Integer()
+    erased = Boolean()
+    version = Integer()
 
 
 class RoleAssignment(Schema):
@@ -108,8 +126,8 @@ class Onboarding(Schema):
 
 class Readiness(Schema):
     member_id = fields.String()
-    ready = fields.Boolean()
-    checks = fields.Dict(keys=fields.String(), values=fields.Boolean())
+    ready = Boolean()
+    checks = fields.Dict(keys=fields.String(), values=Boolean())
     missing = fields.List(fields.String())
     details = fields.List(fields.String())
 
@@ -125,12 +143,12 @@ class StaffImport(Schema):
     the two files as fields ``orgs`` and ``users``)."""
     orgs = fields.String(required=True, validate=CSV_TEXT)
     users = fields.String(required=True, validate=CSV_TEXT)
-    dry_run = fields.Boolean(load_default=False)
+    dry_run = Boolean(load_default=False)
 
 
 class RowError(Schema):
     file = fields.String()
-    line = fields.Integer()
+    line = Integer()
     sourced_id = fields.String(allow_none=True)
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
 
@@ -138,17 +156,17 @@ class RowError(Schema):
 class ImportedPerson(Schema):
     id = fields.String()
     sourced_id = fields.String()
-    line = fields.Integer()
+    line = Integer()
     outcome = fields.String()
 
 
 class StaffImportReport(Schema):
     member_id = fields.String()
-    dry_run = fields.Boolean()
-    imported = fields.Integer()
-    updated = fields.Integer()
-    unchanged = fields.Integer()
-    rejected = fields.Integer()
-    skipped = fields.Dict(keys=fields.String(), values=fields.Integer())
+    dry_run = Boolean()
+    imported = Integer()
+    updated = Integer()
+    unchanged = Integer()
+    rejected = Integer()
+    skipped = fields.Dict(keys=fields.String(), values=Integer())
     errors = fields.List(fields.Nested(RowError))
     people = fields.List(fields.Nested(ImportedPerson))

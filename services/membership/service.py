@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from eventlet import tpool
-from nameko.rpc import rpc
 
 from eventstore.commands import Session
 from eventstore.consumers import consumes
-from eventstore.dependencies import Kernel, KernelEntrypoints
+from eventstore.dependencies import Kernel, KernelEntrypoints, rpc
 from eventstore.identity import admins
 from eventstore.ids import id_for, new_id
 from eventstore.validation import dump, dump_page, load, view

@@ -34,6 +34,7 @@ class Writer(threading.Thread):
         self.acknowledged: dict[str, str] = {}      # key -> id of what was written
         self.failures = 0
         self.unexpected: list = []
+        self.retry_after: list = []      # what each 503 told the client to wait
         self.stopping = threading.Event()
 
     def run(self):
@@ -54,10 +55,12 @@ class Writer(threading.Thread):
     def write(self, path, body, key):
         for _ in range(200):    # a client gives up after a minute or so
             try:
-                status, _, answer = self.client.request(
+                status, headers, answer = self.client.request(
                     "POST", path, body, token=self.token, headers={"Idempotency-Key": key})
             except (urllib.error.URLError, ConnectionError, TimeoutError):
-                status, answer = 0, None
+                status, headers, answer = 0, {}, None
+            if status == 503:
+                self.retry_after.append(headers.get("retry-after"))
             if status == 201:
                 self.acknowledged[key] = answer["id"]
                 return
@@ -101,7 +104,8 @@ def through_a_fault(platform, hub, fault, recover=lambda: None,
         writer.stopping.set()
         writer.join(90)
     assert not writer.is_alive()
-    assert writer.unexpected == []
+    assert writer.unexpected == []   # only 503s (or no connection), never a 500
+    assert all(wait and int(wait) > 0 for wait in writer.retry_after), writer.retry_after
     return writer
 
 
@@ -160,7 +164,11 @@ def test_a_broker_restart_loses_no_acknowledged_write_and_doubles_none(platform)
         if stopped:
             subprocess.run(["rabbitmqctl", "-q", "start_app"], capture_output=True,
                            timeout=120)
+    assert writer.retry_after, "the outage was answered 503 with Retry-After"
     assert_converged(platform, hub, writer)
+    _, _, text = platform["client"].request("GET", "/metrics")
+    assert any(line.startswith("gateway_http_requests_total{") and 'status="503"' in line
+               for line in text.splitlines())
 
 
 def test_a_poison_message_is_parked_and_the_rest_goes_on(platform):

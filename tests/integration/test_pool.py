@@ -10,7 +10,7 @@ import psycopg2
 import pytest
 
 from eventstore.db import Database
-from tests.support import query
+from tests.support import query, wait_until
 
 
 def backends(url, name):
@@ -58,3 +58,35 @@ def test_a_broken_connection_is_replaced(database_url):
     # The dead one was dropped; the next caller gets a new connection, not a wait forever.
     assert db.with_cursor(lambda cur: (cur.execute("SELECT 2"), cur.fetchone())[1]) == (2,)
     db.close()
+
+
+def test_connections_carry_keepalives_and_the_timeouts_of_their_use(database_url):
+    from eventstore.db import Timeouts, connect
+    db = Database(database_url, size=1)
+    try:
+        def show(cur):
+            cur.execute("SELECT current_setting('statement_timeout'), "
+                        "current_setting('idle_in_transaction_session_timeout')")
+            return cur.fetchone()
+        assert db.with_cursor(show) == ("30s", "1min")
+        with db.connection() as conn:
+            assert conn.get_dsn_parameters()["keepalives"] == "1"
+    finally:
+        db.close()
+    # A transaction left open and idle is ended by PostgreSQL, not held for ever (it would
+    # hold back every service's log).
+    forgetful = connect(database_url, autocommit=False,
+                        timeouts=Timeouts(idle_in_transaction_seconds=0.5))
+    with forgetful.cursor() as cur:
+        cur.execute("SELECT pg_current_xact_id(), pg_backend_pid()")
+        pid = cur.fetchone()[1]
+    watcher = connect(database_url)
+    try:
+        with watcher.cursor() as cur:
+            def ended():
+                cur.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,))
+                return cur.fetchone()[0] == 0
+            wait_until(ended, what="the idle transaction to be ended")
+    finally:
+        watcher.close()
+        forgetful.close()

@@ -134,3 +134,56 @@ def test_relay_survives_dropped_connections_kills_and_takeover(store, database_u
         for process in (first, second, third):
             if process is not None:
                 process.stop()
+
+
+FENCE = 4   # seconds a frozen relay may keep the lock in these tests (15 in use)
+
+
+@pytest.mark.slow
+def test_a_frozen_relay_is_replaced_within_its_fence_and_publishes_nothing_stale(
+        store, database_url, amqp_uri, events_queue, monkeypatch):
+    import signal as signals
+    monkeypatch.setenv("CONSORTIUM_RELAY_FENCE_SECONDS", str(FENCE))
+    monkeypatch.setenv("CONSORTIUM_RELAY_CONFIRM_SECONDS", "1")
+    ports = {name: free_port() for name in ("relay-a", "relay-b")}
+
+    def active(name):
+        status, text = http_get(f"http://127.0.0.1:{ports[name]}/metrics", timeout=0.5)
+        return status == 200 and 'relay_active{service="ledger"} 1.0' in text
+
+    first = relay_process("relay-a", database_url, amqp_uri, ports["relay-a"])
+    second = None
+    try:
+        wait_until(lambda: active("relay-a"), what="the first relay to be active")
+        second = relay_process("relay-b", database_url, amqp_uri, ports["relay-b"])
+        wait_until(lambda: http_get(f"http://127.0.0.1:{ports['relay-b']}/metrics")[0] == 200,
+                   what="the standby to run")
+        append_many(store, 200)
+        wait_until(lambda: queue_depth(amqp_uri, events_queue) >= 200, what="published")
+        first.proc.send_signal(signals.SIGSTOP)     # a hung host: alive, silent, holding on
+        frozen_at = time.monotonic()
+        append_many(store, 200, start=200)
+        # PostgreSQL ends the frozen relay's idle session after the fence; the standby takes
+        # the lock within its poll.
+        wait_until(lambda: active("relay-b"), timeout=FENCE + 10,
+                   what="the standby to take over from the frozen relay")
+        took = time.monotonic() - frozen_at
+        wait_until(lambda: queue_depth(amqp_uri, events_queue) >= 400, what="published again")
+        first.proc.send_signal(signals.SIGCONT)      # it wakes up, its session long gone ...
+        append_many(store, 200, start=400)
+        wait_until(lambda: store.checkpoint("relay")[1] == max(
+            e.position for e in store.iter_all()), what="the checkpoint at the head")
+        wait_until(lambda: queue_depth(amqp_uri, events_queue) >= 600, what="all published")
+        # ... and, fenced, published nothing out of order and is not active.
+        wait_until(lambda: http_get(f"http://127.0.0.1:{ports['relay-a']}/metrics")[0] == 200,
+                   what="the woken relay to answer")
+        assert not active("relay-a") and active("relay-b")
+        received = drain(amqp_uri, events_queue)
+        assert len({b["event_id"] for b in received}) == 600
+        assert_in_log_order(received, store)
+        assert took <= FENCE + 5, f"takeover took {took:.1f}s"
+    finally:
+        first.proc.send_signal(signals.SIGCONT)
+        for process in (first, second):
+            if process is not None:
+                process.stop()

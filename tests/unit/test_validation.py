@@ -47,8 +47,8 @@ def test_a_refused_request_is_one_info_line_and_a_failure_keeps_its_traceback():
     import logging
     import sys
 
-    from eventstore.dependencies import ClientErrorsAreNotFailures
     from eventstore.errors import ConsortiumError, NotFound
+    from eventstore.logs import ClientErrorsAreNotFailures
 
     def record_of(exc):
         try:
