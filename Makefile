@@ -15,7 +15,9 @@ up: bootstrap  ## the whole platform on localhost, with demo data
 	@$(PY) -m deploy.runner up
 
 down:  ## stop every process `make up` started
-	@if [ -x $(PY) ]; then $(PY) -m deploy.runner down; fi
+	@if [ -x $(PY) ] && $(PY) -c "import deploy.runner" 2>/dev/null; then \
+	    $(PY) -m deploy.runner down; \
+	else echo "nothing to stop: the platform was never installed here"; fi
 
 status:
 	@$(PY) -m deploy.runner status

@@ -34,13 +34,18 @@ apt_install() {
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
-wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
+wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...  (WHY_LOGS: files to show if not)
   local seconds=$1 what=$2; shift 2
   for _ in $(seq $((seconds * 5))); do
     if "$@"; then return 0; fi
     sleep 0.2
   done
-  die "$what did not come up within ${seconds}s"
+  for log in ${WHY_LOGS:-}; do
+    [ -s "$log" ] || continue
+    printf '\033[31m--- the end of %s:\033[0m\n' "$log" >&2
+    tail -n 25 "$log" >&2
+  done
+  die "$what did not come up within ${seconds}s (the logs above say why)"
 }
 
 # --- Python -------------------------------------------------------------------------------
@@ -68,12 +73,15 @@ else
     apt_install postgresql
   fi
   say "starting PostgreSQL"
+  mkdir -p "$ROOT/.run/logs"
   for version in $(ls /etc/postgresql 2>/dev/null); do
     for cluster in $(ls "/etc/postgresql/$version"); do
-      pg_ctlcluster --skip-systemctl-redirect "$version" "$cluster" start 2>/dev/null || true
+      pg_ctlcluster --skip-systemctl-redirect "$version" "$cluster" start \
+        >>"$ROOT/.run/logs/postgresql-start.log" 2>&1 || true
     done
   done
-  wait_for 60 "PostgreSQL on $PG_HOST:$PG_PORT" pg_ready
+  WHY_LOGS="$ROOT/.run/logs/postgresql-start.log $(ls /var/log/postgresql/*.log 2>/dev/null)" \
+    wait_for 60 "PostgreSQL on $PG_HOST:$PG_PORT" pg_ready
 fi
 
 admin_ok() {
@@ -110,11 +118,13 @@ else
   if ! command -v rabbitmq-server >/dev/null; then
     apt_install rabbitmq-server
   fi
+  mkdir -p "$ROOT/.run/logs"
   if ! amqp_ready; then
     say "starting RabbitMQ"
-    rabbitmq-server -detached >/dev/null 2>&1 || true
+    rabbitmq-server -detached >"$ROOT/.run/logs/rabbitmq-start.log" 2>&1 || true
   fi
-  wait_for 120 "RabbitMQ on localhost:$AMQP_PORT" amqp_ready
+  WHY_LOGS="$ROOT/.run/logs/rabbitmq-start.log $(ls /var/log/rabbitmq/*.log 2>/dev/null)" \
+    wait_for 120 "RabbitMQ on localhost:$AMQP_PORT" amqp_ready
 fi
 
 # --- the virtual environment --------------------------------------------------------------

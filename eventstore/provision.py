@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+import psycopg2.errors
 from psycopg2 import sql
 
 from .config import admin_database_url
@@ -37,11 +40,29 @@ def ensure_database(name: str, owner: str, password: str, admin_url: str | None 
         conn.close()
 
 
-def drop_database(name: str, admin_url: str | None = None) -> None:
+def drop_database(name: str, admin_url: str | None = None, attempts: int = 10) -> None:
+    """Drop a database whatever still uses it, as the provisioning role may.
+
+    ``WITH (FORCE)`` would also have to end PostgreSQL's own autovacuum workers, which only a
+    superuser may (and a stock PostgreSQL runs them): instead, end the sessions of the
+    database's own role (the provisioning role is a member of it), then a plain DROP, which
+    asks autovacuum to leave and waits a few seconds for it; tried again while anything is
+    still connected."""
     conn = connect(admin_url or admin_database_url(), application_name="provision")
     try:
         with conn.cursor() as cur:
-            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                sql.Identifier(name)))
+            for attempt in range(1, attempts + 1):
+                cur.execute("""SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                               WHERE datname = %s AND pid <> pg_backend_pid()
+                               AND backend_type = 'client backend'
+                               AND pg_has_role(usesysid, 'MEMBER')""", (name,))
+                try:
+                    cur.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(
+                        sql.Identifier(name)))
+                    return
+                except psycopg2.errors.ObjectInUse:
+                    if attempt == attempts:
+                        raise
+                    time.sleep(0.5 * attempt)
     finally:
         conn.close()
