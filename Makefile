@@ -37,6 +37,8 @@ bench: bootstrap
 
 lock:  ## re-pin every dependency after changing pyproject.toml
 	rm -rf .lock-venv && python3.11 -m venv .lock-venv
+	# setuptools that builds editable installs by itself (the venv's own needs `wheel`)
+	.lock-venv/bin/pip install -q "setuptools==80.9.0"
 	.lock-venv/bin/pip install -q . ".[dev]"
 	(echo "# Exact versions of every package, direct and transitive. Regenerate with: make lock"; \
 	 .lock-venv/bin/pip freeze --all --exclude-editable | grep -vE "^(-e|pip==|consortium)") > requirements.lock
