@@ -6,7 +6,7 @@ PYTEST_ARGS ?=
 # CONSORTIUM_JWT_SECRET is set (API.md). Deployments never set this.
 export CONSORTIUM_DEV_MODE ?= 1
 
-.PHONY: up down status test lint unit bench lock bootstrap
+.PHONY: up down status reset test lint unit bench lock bootstrap mutation
 
 bootstrap:
 	@bash deploy/bootstrap.sh
@@ -22,6 +22,9 @@ down:  ## stop every process `make up` started
 status:
 	@$(PY) -m deploy.runner status
 
+reset: bootstrap  ## stop everything and drop the local databases (the next `make up` starts afresh)
+	@$(PY) -m deploy.runner reset
+
 test: bootstrap lint  ## lint, types, and the whole test suite against real PostgreSQL and RabbitMQ
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -31,6 +34,9 @@ lint:
 
 unit:  ## the fast tests only (no servers)
 	@$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+mutation: bootstrap  ## every pure domain module mutated against its unit tests (minutes)
+	@$(PY) -m tests.mutation.run $(MUTATION_ARGS)
 
 bench: bootstrap
 	@$(PY) bench/eventstore.py

@@ -214,6 +214,21 @@ def cmd_down() -> int:
     return 0
 
 
+def cmd_reset() -> int:
+    """Stop everything and drop the services' databases: the next `make up` starts from the
+    demo alone. A developer's machine only."""
+    from eventstore.config import development_mode
+    from eventstore.provision import drop_database
+    if not development_mode():
+        print("reset: refused outside development mode (CONSORTIUM_DEV_MODE=1): it drops data")
+        return 2
+    cmd_down()
+    for service in existing_services():
+        drop_database(f"consortium_{service}")
+        print(f"  {service}: database consortium_{service} dropped")
+    return 0
+
+
 def cmd_status() -> int:
     specs = process_specs()
     if not specs:
@@ -228,12 +243,13 @@ def cmd_status() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.runner")
-    parser.add_argument("command", choices=["up", "down", "status", "provision"])
+    parser.add_argument("command", choices=["up", "down", "status", "provision", "reset"])
     args = parser.parse_args(argv)
     if args.command == "provision":
         provision()
         return 0
-    return {"up": cmd_up, "down": cmd_down, "status": cmd_status}[args.command]()
+    return {"up": cmd_up, "down": cmd_down, "status": cmd_status,
+            "reset": cmd_reset}[args.command]()
 
 
 if __name__ == "__main__":

@@ -125,3 +125,15 @@ def test_an_import_asks_a_bounded_amount_of_work():
                                for i in range(oneroster.MAX_STAFF))
     assert len(read_staff(orgs, at_most, "m", "Camino Union", ("0601234",)).staff) == \
         oneroster.MAX_STAFF
+
+
+def test_a_row_with_a_control_character_stops_nothing_after_it():
+    first = "u-020,active,2026-08-01,true,org-camino,teacher,x,,Eve\x07,Bell,,,,,,,,\n"
+    after = ("u-021,active,2026-08-01,true,org-camino,teacher,y,,Ada,Lane,,,,ada@c.org,,,,\n"
+             "u-022,active,2026-08-01,true,org-camino,aide,z,,Bo,Park,,,,,,,,\n")
+    taken = {s.sourced_id for s in camino(users=USERS + first + after).staff}
+    assert {"u-021", "u-022"} <= taken and "u-020" not in taken
+    orgs = ORGS.replace("Camino Elementary", "Camino\x07 Elementary", 1)
+    after_bad_org = {s.sourced_id for s in camino(orgs=orgs).staff}
+    # The middle school and its department come after the bad row: still the member's.
+    assert after_bad_org == {"u-001", "u-002", "u-003"}

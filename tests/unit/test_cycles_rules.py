@@ -1,0 +1,145 @@
+"""The cycles rules a county office relies on, each on both sides of its boundary (issue 11):
+what a test that only tried the refused side, or one lucky id, would let break."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from eventstore.errors import Conflict, NotFound, ValidationError
+from eventstore.testing import given
+from services.cycles.domain import MIN_GROUP_SIZE, Problem, Project, check_smart
+from tests.unit.test_cycles_domain import (
+    COMPLETED,
+    DATA,
+    DISCOVERING,
+    DRAFTED,
+    GOALS,
+    IMPACT,
+    INSIGHT,
+    LEADING,
+    MEASURED,
+    OPENED,
+    PLAN,
+    PROPOSED,
+    PROTOTYPING,
+    RATIFIED,
+    SELECTED,
+    STARTED,
+    TESTING,
+    TODAY,
+    phase,
+)
+
+
+@pytest.mark.parametrize("problem_hub", ["a-hub", "z-hub"])   # sorting before and after
+def test_a_member_adopts_no_problem_of_another_hub_whichever_way_its_id_sorts(problem_hub):
+    problem = given(Problem, "pop-x", [("ProblemDrafted", {**DRAFTED[1], "hub_id": problem_hub}),
+                                       RATIFIED]).instance
+    given(Project, "prj-1").when(lambda p: p.open("m-hub", "mem-1", problem)) \
+        .then_raises(NotFound, "no problem")
+    given(Project, "prj-1").when(lambda p: p.open(problem_hub, "mem-1", problem)).then([
+        ("ProjectOpened", {"hub_id": problem_hub, "member_id": "mem-1",
+                           "problem_id": "pop-x"})])
+
+
+@pytest.mark.parametrize("votes_for, votes_against, ratified", [
+    (5, 5, False), (5, 6, False), (6, 5, True), (None, None, True), (7, None, True)])
+def test_a_problem_is_ratified_by_a_majority_and_a_tie_is_none(votes_for, votes_against,
+                                                               ratified):
+    scenario = given(Problem, "pop-math", [DRAFTED]).when(
+        lambda p: p.ratify("2017-09-14", votes_for, votes_against))
+    if ratified:
+        scenario.then([("ProblemRatified", {"on": "2017-09-14", "votes_for": votes_for,
+                                            "votes_against": votes_against})])
+    else:
+        scenario.then_raises(Conflict, "majority")
+
+
+def smart(**changes):
+    return {**IMPACT, **changes}
+
+
+@pytest.mark.parametrize("goal", [
+    smart(statement="three words here"),
+    smart(baseline=31, target=40),                       # raise something
+    smart(baseline=40, target=12),                       # reduce something (absences)
+    smart(due=(TODAY + timedelta(days=1)).isoformat()),  # due tomorrow
+])
+def test_a_smart_goal_is_taken(goal):
+    check_smart(goal, TODAY)
+
+
+@pytest.mark.parametrize("goal, field", [
+    (smart(statement="two words"), "statement"),
+    (smart(baseline=31, target=31), "target"),
+    (smart(due=TODAY.isoformat()), "due"),
+    (smart(due=None), "due"),
+    (smart(measure=""), "measure"),
+    (smart(baseline="31"), "baseline"),
+    (smart(target=True), "target"),
+])
+def test_a_goal_that_is_not_smart_is_refused_naming_the_field(goal, field):
+    with pytest.raises(ValidationError) as refused:
+        check_smart(goal, TODAY)
+    assert field in refused.value.errors
+
+
+@pytest.mark.parametrize("n, taken", [(MIN_GROUP_SIZE - 1, False), (MIN_GROUP_SIZE, True),
+                                      (MIN_GROUP_SIZE + 1, True)])
+def test_the_smallest_group_a_measurement_describes(n, taken):
+    scenario = given(Project, "prj-1", [*TESTING, STARTED]).when(
+        lambda p: p.record_measurement("c-1", "ind-1", 44.0, n, "2017-10-03"))
+    if taken:
+        scenario.then([("MeasurementRecorded", {"cycle_id": "c-1", "indicator_id": "ind-1",
+                                                "value": 44.0, "n": n, "on": "2017-10-03",
+                                                "note": None})])
+    else:
+        scenario.then_raises(ValidationError, "at least 5")
+
+
+def test_data_insights_and_change_ideas_are_recorded():
+    given(Project, "prj-1", DISCOVERING).when(lambda p: p.collect_data(
+        "d-1", "survey", "mindset survey", None, 212)).then([DATA])
+    given(Project, "prj-1", [*DISCOVERING, DATA, phase("interpret", "discover")]).when(
+        lambda p: p.add_insight("i-1", "they give up", ["d-1"])).then([INSIGHT])
+    given(Project, "prj-1", [*DISCOVERING, DATA, phase("interpret", "discover"), INSIGHT,
+                             phase("ideate", "interpret")]).when(
+        lambda p: p.add_idea("x-1", "number talks", "expert", "coach")).then([
+            ("ChangeIdeaRecorded", {"idea_id": "x-1", "description": "number talks",
+                                    "source": "expert", "source_ref": "coach"})])
+
+
+def test_a_selected_prototype_with_a_leading_indicator_moves_on_to_test():
+    given(Project, "prj-1", [*PROTOTYPING, PROPOSED, SELECTED, LEADING]).when(
+        lambda p: p.advance("test", True)).then([phase("test", "prototype")])
+    project = given(Project, "prj-1", [*PROTOTYPING, PROPOSED, SELECTED, LEADING]).instance
+    assert project.exit_criteria_missing() == []
+
+
+def test_a_completed_test_cycle_does_not_stop_the_next_one():
+    project = given(Project, "prj-1", [*TESTING, STARTED, MEASURED, COMPLETED]).when(
+        lambda p: p.start_cycle("c-2", "pro-1", PLAN, "above 55%")).then([
+            ("CycleStarted", {"cycle_id": "c-2", "prototype_id": "pro-1", "revision": 1,
+                              "plan": PLAN, "prediction": "above 55%", "number": 2})])
+    assert project.cycles["c-2"]["status"] == "running"
+    given(Project, "prj-1", [*TESTING, STARTED]).when(
+        lambda p: p.start_cycle("c-2", "pro-1", PLAN, "x")).then_raises(Conflict, "running")
+
+
+def test_a_cycle_ending_before_it_starts_is_refused_and_one_day_is_taken():
+    one_day = {**PLAN, "ends": PLAN["starts"]}
+    given(Project, "prj-1", TESTING).when(lambda p: p.start_cycle(
+        "c-1", "pro-1", one_day, "x")).then([
+            ("CycleStarted", {"cycle_id": "c-1", "prototype_id": "pro-1", "revision": 1,
+                              "plan": one_day, "prediction": "x", "number": 1})])
+    backwards = {**PLAN, "ends": (date.fromisoformat(PLAN["starts"])
+                                  - timedelta(days=1)).isoformat()}
+    given(Project, "prj-1", TESTING).when(lambda p: p.start_cycle(
+        "c-1", "pro-1", backwards, "x")).then_raises(ValidationError, "ends")
+
+
+def test_goals_of_both_kinds_are_what_starting_needs():
+    missing = given(Project, "prj-1", [OPENED, *GOALS]).instance.exit_criteria_missing(True)
+    assert missing == []
