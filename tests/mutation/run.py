@@ -6,8 +6,10 @@ are run against each mutant: a rule whose mutant survives is a rule no test pins
 score per module (killed / (mutants - equivalent)), lists the survivors and the equivalent
 mutants with their reasons (tests/mutation/equivalent.toml), and fails under ``--fail-under``.
 
-Why a copy of the tree: cosmic-ray mutates the files on disk. Each module is tested in a copy
-of its own (two at a time), so the checkout is never touched and modules run side by side.
+Why a copy of the tree: cosmic-ray mutates the files on disk, by paths relative to the working
+directory. Each module is tested in a copy of its own, in a process of its own (two at a time):
+the working directory belongs to a process, so two modules in threads of one process would
+mutate each other's copies, or the checkout. The run checks the checkout is as it found it.
 Why a sample: a module's mutants are many alike; up to ``--sample`` of them, drawn with a fixed
 seed, give a stable score in minutes. Mutants inside annotations are left out: with
 ``from __future__ import annotations`` annotations are never evaluated, so every such mutant is
@@ -28,7 +30,8 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -193,9 +196,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     known = equivalents()
     chosen = {m: t for m, t in modules().items() if args.only in m}
-    with ThreadPoolExecutor(args.workers) as pool:
-        outcomes = list(pool.map(lambda m: run_module(m, chosen[m], args.sample, args.seed,
-                                                      known), chosen))
+    before = {m: (ROOT / m).read_bytes() for m in chosen}
+    with ProcessPoolExecutor(args.workers,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(run_module, m, chosen[m], args.sample, args.seed, known)
+                   for m in chosen]
+        outcomes = [f.result() for f in futures]
+    touched = [m for m in chosen if (ROOT / m).read_bytes() != before[m]]
+    if touched:
+        print(f"the checkout's {', '.join(touched)} changed during the run: restore it "
+              "(git checkout) and report this", file=sys.stderr)
+        return 2
     print(f"\n{'module':42} {'killed':>7} {'counted':>8} {'equiv.':>7} {'score':>7}")
     for o in outcomes:
         print(f"{o.module:42} {o.killed:7} {o.counted:8} {len(o.equivalent):7} "
