@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import multiprocessing
 import os
 import random
 import shutil
@@ -30,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import tomllib
-import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
