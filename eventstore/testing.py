@@ -1,12 +1,19 @@
 """given / when / then for aggregates, without a database:
 
     given(Member, "m-1", [("MemberEnrolled", {...})]) \\
-        .when(lambda m: m.assign_role("p-1", "sponsor")) \\
+        .when(lambda m: m.assign_role(*received("p-1", "sponsor"))) \\
         .then([("RoleAssigned", {"person_id": "p-1", "role": "sponsor"})])
+
+Values reach an aggregate as a service receives them: the history's data as the store gives it
+back (decoded from JSON), and command arguments through ``received`` (decoded from a request's
+JSON). A test's own literals are interned by Python, so a rule that compared them with ``is``
+where it means ``==`` would pass with them and fail with a real request; decoded values catch
+it (``make mutation`` tries exactly that).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +31,7 @@ class Scenario:
         for version, (event_type, data) in enumerate(history, start=1):
             self.instance.replay(RecordedEvent(
                 version, 0, f"00000000-0000-0000-0000-{version:012d}", id,
-                aggregate.stream_type, version, event_type, 1, hub_id, data, {},
+                aggregate.stream_type, version, event_type, 1, hub_id, _as_stored(data), {},
                 datetime.now(UTC)))
         self._error: BaseException | None = None
         self._ran = False
@@ -58,3 +65,14 @@ class Scenario:
 def given(aggregate: type[Aggregate], id: str,  # noqa: A002
           history: Sequence[GivenEvent] = (), hub_id: str | None = None) -> Scenario:
     return Scenario(aggregate, id, history, hub_id)
+
+
+def received(*values: Any) -> Any:
+    """Command arguments as a request delivers them: decoded from JSON, not the test's own
+    (interned) literals. One value gives it back; several give a tuple."""
+    decoded = json.loads(json.dumps(list(values)))
+    return decoded[0] if len(values) == 1 else tuple(decoded)
+
+
+def _as_stored(data: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(data))

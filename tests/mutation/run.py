@@ -4,7 +4,8 @@ Every pure module (``services/*/domain.py``, ``services/*/domain/*.py`` and the 
 modules listed in ``OTHER``) is mutated by cosmic-ray, one mutant at a time, and its unit tests
 are run against each mutant: a rule whose mutant survives is a rule no test pins. Prints the
 score per module (killed / (mutants - equivalent)), lists the survivors and the equivalent
-mutants with their reasons (tests/mutation/equivalent.toml), and fails under ``--fail-under``.
+mutants with their reasons (tests/mutation/equivalent/<module>.toml), and fails under
+``--fail-under``.
 
 Why a copy of the tree: cosmic-ray mutates the files on disk, by paths relative to the working
 directory. Each module is tested in a copy of its own, in a process of its own (two at a time):
@@ -36,31 +37,35 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-EQUIVALENT = Path(__file__).with_name("equivalent.toml")
+# One file per module: ``[[equivalent]]`` entries with ``operator``, ``line`` (the source line,
+# stripped), optionally ``column`` (where on the line, when another mutant of the operator on
+# it is not equivalent), and the ``reason`` no test can tell the mutant from the original.
+EQUIVALENT = Path(__file__).with_name("equivalent")
 
-# Pure modules other than the services' domain modules, with the unit tests that pin them.
+# Pure modules other than the services' domain modules, with the unit tests that pin them
+# (file patterns in tests/unit).
 OTHER = {
-    "services/cycles/runchart.py": ["test_runchart.py", "test_runchart_bounds.py",
-                                   "test_runchart_rules.py"],
-    "services/membership/oneroster.py": ["test_oneroster.py"],
-    "eventstore/validation.py": ["test_validation.py"],
-    "eventstore/aggregate.py": ["test_aggregate.py"],
-    "eventstore/repository.py": ["test_repository_unit.py"],
-    "eventstore/contracts.py": ["test_contracts.py"],
-    "eventstore/ids.py": ["test_ids.py"],
+    "services/cycles/runchart.py": "test_runchart*.py",
+    "services/membership/oneroster.py": "test_oneroster*.py",
+    "eventstore/validation.py": "test_validation*.py",
+    "eventstore/aggregate.py": "test_aggregate*.py",
+    "eventstore/repository.py": "test_repository_unit*.py",
+    "eventstore/contracts.py": "test_contracts*.py",
+    "eventstore/ids.py": "test_ids*.py",
 }
 
 
 def modules() -> dict[str, list[str]]:
     """Each pure module and its unit tests: a service's domain is pinned by the unit tests
     named after the service (tests/unit/test_<service>_*.py), a new service's included."""
+    def tests(pattern: str) -> list[str]:
+        return sorted(p.name for p in (ROOT / "tests/unit").glob(pattern))
     found: dict[str, list[str]] = {}
     for path in sorted([*ROOT.glob("services/*/domain.py"),
                         *ROOT.glob("services/*/domain/*.py")]):
         service = path.relative_to(ROOT).parts[1]
-        tests = sorted(p.name for p in (ROOT / "tests/unit").glob(f"test_{service}_*.py"))
-        found[str(path.relative_to(ROOT))] = tests
-    found.update(OTHER)
+        found[str(path.relative_to(ROOT))] = tests(f"test_{service}_*.py")
+    found.update({module: tests(pattern) for module, pattern in OTHER.items()})
     return found
 
 
@@ -101,9 +106,16 @@ def in_annotation(source_tree: ast.AST, start: tuple[int, int]) -> bool:
 
 
 def equivalents() -> list[dict]:
-    if not EQUIVALENT.exists():
-        return []
-    return tomllib.loads(EQUIVALENT.read_text()).get("equivalent", [])
+    known = []
+    for path in sorted(EQUIVALENT.glob("*.toml")):
+        for entry in tomllib.loads(path.read_text()).get("equivalent", []):
+            known.append({"module": path.stem.replace(".", "/") + ".py", **entry})
+    return known
+
+
+def is_equivalent(entry: dict, module: str, operator: str, line: str, column: int) -> bool:
+    return (entry["module"] == module and entry["operator"] == operator
+            and entry["line"] == line and entry.get("column", column) == column)
 
 
 def copy_tree(destination: Path) -> None:
@@ -166,16 +178,16 @@ def run_module(module: str, tests: list[str], sample: int, seed: int,
                     spec = item.mutations[0]
                     line = lines[spec.start_pos[0] - 1].strip()
                     described = {"module": module, "operator": spec.operator_name,
-                                 "line_number": spec.start_pos[0], "line": line,
+                                 "line_number": spec.start_pos[0],
+                                 "column": spec.start_pos[1], "line": line,
                                  "occurrence": spec.occurrence}
                     if result.worker_outcome != WorkerOutcome.NORMAL:
                         outcome.killed += 1      # the mutant broke the run: noticed
                     elif result.is_killed:
                         outcome.killed += 1
                     else:
-                        match = next((k for k in known if k["module"] == module
-                                      and k["operator"] == spec.operator_name
-                                      and k["line"] == line), None)
+                        match = next((k for k in known if is_equivalent(
+                            k, module, spec.operator_name, line, spec.start_pos[1])), None)
                         if match:
                             outcome.equivalent.append({**described,
                                                        "reason": match["reason"]})
@@ -219,9 +231,11 @@ def main(argv: list[str] | None = None) -> int:
         for error in o.errors:
             print(f"\n{o.module}: {error}")
         for s in o.survivors:
-            print(f"survived  {s['module']}:{s['line_number']} {s['operator']}: {s['line']}")
+            print(f"survived  {s['module']}:{s['line_number']}:{s['column']} {s['operator']}: "
+                  f"{s['line']}")
         for e in o.equivalent:
-            print(f"equivalent {e['module']}:{e['line_number']} {e['operator']}: {e['line']}"
+            print(f"equivalent {e['module']}:{e['line_number']}:{e['column']} {e['operator']}: "
+                  f"{e['line']}"
                   f"\n           because {e['reason']}")
     print(json.dumps({o.module: round(o.score, 1) for o in outcomes}))
     failing = [o for o in outcomes if o.errors or o.score < args.fail_under]
