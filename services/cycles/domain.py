@@ -165,6 +165,9 @@ class Project(Aggregate):
         if self.phase == "test" and to == "prototype":
             if not reason:
                 raise _refuse("reason", "say why the prototype is revised")
+            for running in self._running_cycles():
+                raise Conflict(f"test cycle {running} is running: complete it (its findings "
+                               "and decision) before revising the prototype")
             self.record("PhaseChanged", phase=to, previous="test", reason=reason)
             assert self.selected_prototype is not None
             self.record("PrototypeRevised", prototype_id=self.selected_prototype,
@@ -206,10 +209,21 @@ class Project(Aggregate):
                 return ["a leading indicator for the selected prototype"]
             return []
         if phase == "test":
+            # The prototype as it stands now: a cycle of an earlier revision tested another.
+            assert self.selected_prototype is not None
+            revision = self.prototypes[self.selected_prototype]["revision"]
             done = [c for c in self.cycles.values()
-                    if c["status"] == "completed" and c["prototype_id"] == self.selected_prototype]
-            return [] if done else ["a completed test cycle of the selected prototype"]
+                    if c["status"] == "completed" and c["prototype_id"] == self.selected_prototype
+                    and c["revision"] == revision]
+            if not done:
+                return ["a completed test cycle of the selected prototype"
+                        + (f" as revised (revision {revision})" if revision > 1 else "")]
+            return [f"test cycle {running} completed (it is running)"
+                    for running in self._running_cycles()]
         return []
+
+    def _running_cycles(self) -> list[str]:
+        return [c["id"] for c in self.cycles.values() if c["status"] == "running"]
 
     def _require_phase(self, *phases: str) -> None:
         if self.phase not in phases:
@@ -284,7 +298,7 @@ class Project(Aggregate):
         self._part(self.prototypes, prototype_id, "prototype")
         if prototype_id != self.selected_prototype:
             raise Conflict(f"prototype {prototype_id} is not the selected prototype")
-        if any(c["status"] == "running" for c in self.cycles.values()):
+        if self._running_cycles():
             raise Conflict("a test cycle is running: complete it before starting the next")
         if plan["ends"] < plan["starts"]:
             raise _refuse("plan.ends", "a cycle ends on or after the day it starts")

@@ -143,3 +143,49 @@ def test_a_cycle_ending_before_it_starts_is_refused_and_one_day_is_taken():
 def test_goals_of_both_kinds_are_what_starting_needs():
     missing = given(Project, "prj-1", [OPENED, *GOALS]).instance.exit_criteria_missing(True)
     assert missing == []
+
+
+# -- the test → prototype loop: a revised prototype is tested again -------------------------------
+
+REVISED = [*TESTING, STARTED, MEASURED, COMPLETED, phase("prototype", "test", "shorter"),
+           ("PrototypeRevised", {"prototype_id": "pro-1", "revision": 2, "reason": "shorter"}),
+           phase("test", "prototype")]
+
+
+def cycle_of_revision(cycle_id, revision, number):
+    return [("CycleStarted", {**STARTED[1], "cycle_id": cycle_id, "revision": revision,
+                              "number": number}),
+            ("MeasurementRecorded", {**MEASURED[1], "cycle_id": cycle_id}),
+            ("CycleCompleted", {**COMPLETED[1], "cycle_id": cycle_id, "decision": "adopt"})]
+
+
+def test_a_prototype_is_revised_only_once_its_running_cycle_is_completed():
+    error = given(Project, "prj-1", [*TESTING, STARTED, MEASURED]) \
+        .when(lambda p: p.advance("prototype", True, "shorter")) \
+        .then_raises(Conflict, "test cycle c-1 is running")
+    assert "complete it" in str(error)
+    given(Project, "prj-1", [*TESTING, STARTED, MEASURED, COMPLETED]) \
+        .when(lambda p: p.advance("prototype", True, "shorter")) \
+        .then([phase("prototype", "test", "shorter"),
+               ("PrototypeRevised", {"prototype_id": "pro-1", "revision": 2,
+                                     "reason": "shorter"})])
+
+
+def test_a_revised_prototype_finishes_the_test_only_with_a_cycle_of_its_own():
+    # The cycle that led to the revision tested the prototype as it was.
+    error = given(Project, "prj-1", REVISED).when(lambda p: p.advance("evolve", True)) \
+        .then_raises(Conflict, "test is not finished")
+    assert error.extra["missing"] == [
+        "a completed test cycle of the selected prototype as revised (revision 2)"]
+    given(Project, "prj-1", [*REVISED, *cycle_of_revision("c-2", 2, 2)]) \
+        .when(lambda p: p.advance("evolve", True)).then([phase("evolve", "test")])
+
+
+def test_a_project_leaves_the_test_phase_with_no_cycle_running():
+    running = [*TESTING, STARTED, MEASURED, COMPLETED,
+               ("CycleStarted", {**STARTED[1], "cycle_id": "c-2", "number": 2})]
+    error = given(Project, "prj-1", running).when(lambda p: p.advance("evolve", True)) \
+        .then_raises(Conflict, "test is not finished")
+    assert error.extra["missing"] == ["test cycle c-2 completed (it is running)"]
+    project = given(Project, "prj-1", running).instance
+    assert project.exit_criteria_missing(True) == ["test cycle c-2 completed (it is running)"]
