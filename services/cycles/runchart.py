@@ -124,9 +124,11 @@ def runs_limits_approximate(n1: int, n2: int) -> tuple[int, int]:
     mean = 1 + 2 * n1 * n2 / n
     sd = math.sqrt(2 * n1 * n2 * (2 * n1 * n2 - n) / (n * n * (n - 1)))
     z = statistics.NormalDist().inv_cdf(1 - float(RUNS_ALPHA))
+    # Above RUNS_EXACT_MAX points the lower limit is 3 or more (the mean is nearly 3 even with
+    # one point on a side); the upper one stops at the most runs that can happen.
     low = math.floor(mean - 0.5 - z * sd) + 1
     high = math.ceil(mean + 0.5 + z * sd) - 1
-    return max(low, 2), min(high, 2 * min(n1, n2) + (n1 != n2))
+    return low, min(high, 2 * min(n1, n2) + (n1 != n2))
 
 
 def runs_distribution(n1: int, n2: int) -> dict[int, Fraction]:

@@ -81,3 +81,43 @@ def test_an_indicator_holds_at_most_its_bound_of_points():
     measured_project(MAX_POINTS_PER_INDICATOR).when(
         lambda p: p.record_measurement("c", "ind", 2, 10, "2017-01-02")).then_raises(
             Conflict, "as many as a run chart holds")
+
+
+def normal_limits(n1, n2):
+    """The runs limits by the normal approximation, found by search rather than by the closed
+    form: the fewest runs whose lower tail P(R <= r) (with a continuity correction) is over
+    2.5%, and the most whose upper tail P(R >= r) is, within the runs that can happen."""
+    import statistics
+    n = n1 + n2
+    mean = 1 + 2 * n1 * n2 / n
+    sd = (2 * n1 * n2 * (2 * n1 * n2 - n) / (n * n * (n - 1))) ** 0.5
+    normal = statistics.NormalDist(mean, sd)
+    alpha = float(runchart.RUNS_ALPHA)
+    possible = range(2, 2 * min(n1, n2) + (n1 != n2) + 1)
+    low = next(r for r in possible if normal.cdf(r + 0.5) > alpha)
+    high = next(r for r in reversed(possible) if 1 - normal.cdf(r - 0.5) > alpha)
+    return low, high
+
+
+@pytest.mark.parametrize("n1, n2", [(45, 56), (50, 51), (60, 60), (70, 41), (80, 30),
+                                    (120, 130), (8, 140), (15, 151), (300, 250)])
+def test_above_the_exact_bound_the_limits_are_the_normal_approximations(n1, n2):
+    assert runchart.runs_limits_approximate(n1, n2) == normal_limits(n1, n2)
+    assert runchart.runs_limits(n1, n2) == normal_limits(n1, n2)
+
+
+@pytest.mark.parametrize("n1, n2, most", [(5, 200, 11), (3, 150, 7), (1, 120, 3)])
+def test_the_approximate_limits_never_pass_the_runs_that_can_happen(n1, n2, most):
+    # With few points on one side, the normal curve reaches past the most runs possible
+    # (alternating as long as the smaller side lasts): the limit stops there.
+    low, high = runchart.runs_limits_approximate(n1, n2)
+    assert high == most == max(runchart.runs_distribution(n1, n2))
+    assert 3 <= low <= high
+
+
+def test_above_the_exact_bound_the_lower_limit_is_a_possible_count():
+    # Fewer than two runs cannot happen; the approximation never asks for fewer than three.
+    for n in (101, 150, 400, 2000):
+        for n1 in (1, 2, 3, n // 4, n // 2):
+            low, high = runchart.runs_limits_approximate(n1, n - n1)
+            assert 3 <= low <= high, (n1, n - n1)

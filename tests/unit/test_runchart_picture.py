@@ -146,6 +146,8 @@ def test_flat_and_zero_series_still_have_a_scale():
         assert polyline.get("points") == " ".join(f"{x(i):.1f},{y(v):.1f}"
                                                   for i, v in enumerate(values))
         assert {p.split(",")[1] for p in polyline.get("points").split()} == {"180.0"}
+        ticks = [t.text for t in root.iter(f"{NS}text") if t.get("x") == "62"]
+        assert ticks == [f"{low + (high - low) * k / 4:.3g}" for k in range(5)]
 
 
 def test_an_empty_chart_says_so_in_the_middle_of_the_plot():

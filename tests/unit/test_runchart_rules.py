@@ -85,3 +85,36 @@ def test_an_astronomical_point_mid_series_and_none_without_one():
     assert "astronomical_point" not in signals
     _, signals = chart([10, 10, 10, 10, 60])   # no spread: nothing is "far" outside it
     assert "astronomical_point" not in signals
+
+
+def test_each_signal_says_which_way_it_goes():
+    result, _ = chart([1, 1, 1, 1, 1, 1, 5, 9, 9, 9, 9, 9, 9])
+    assert [s["detail"] for s in result["signals"] if s["rule"] == "shift"] == [
+        "6 points in a row below the median", "6 points in a row above the median"]
+    result, _ = chart([5, 6, 7, 8, 9, 3, 5, 4, 3, 2, 1])
+    assert [s["detail"] for s in result["signals"] if s["rule"] == "trend"] == [
+        "5 points in a row going up", "5 points in a row going down"]
+
+
+@pytest.mark.parametrize("at", [3, 6])    # odd and even indexes
+def test_an_astronomical_point_is_named_by_its_place_in_the_series(at):
+    values = [10, 11, 10, 12, 11, 10, 12, 11]
+    values[at] = 80
+    result, signals = chart(values)
+    assert signals["astronomical_point"] == [at]
+    (signal,) = [s for s in result["signals"] if s["rule"] == "astronomical_point"]
+    assert signal["detail"] == f"point {at + 1} (80) is far outside the others"
+
+
+def test_a_long_shift_or_trend_is_one_signal_wherever_it_ends():
+    # Seven below to the end of the series; seven above, then seven below, then one above.
+    result, signals = chart([9, 9, 9, 9, 9, 1, 9, 9, 1, 9, 9, 1, 2, 1, 2, 1, 2, 1])
+    assert result["median"] == 5.5
+    assert signals["shift"] == [11, 12, 13, 14, 15, 16, 17]
+    result, _ = chart([5, 4, 5, 4, 9, 9, 9, 9, 9, 9, 9, 1, 4, 1, 4, 1, 4, 1, 5])
+    assert [s["points"] for s in result["signals"] if s["rule"] == "shift"] == [
+        [4, 5, 6, 7, 8, 9, 10], [11, 12, 13, 14, 15, 16, 17]]
+    # Six up, then six down to the end of the series.
+    result, _ = chart([1, 2, 3, 4, 5, 6, 2, 9, 8, 7, 6, 5, 4])
+    assert [s["points"] for s in result["signals"] if s["rule"] == "trend"] == [
+        [0, 1, 2, 3, 4, 5], [7, 8, 9, 10, 11, 12]]
