@@ -132,7 +132,10 @@ def declarable(hint: Any) -> None:
 
 
 def describe(hint: Any) -> str:
-    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+    """A declared type in words, as declared: ``list[str]``, ``str | None``."""
+    if typing.get_origin(hint) is None and hasattr(hint, "__name__"):
+        return str(hint.__name__)
+    return str(hint).replace("typing.", "")
 
 
 def contracts_of(module: types.ModuleType) -> list[type[Published]]:

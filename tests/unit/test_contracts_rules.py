@@ -87,12 +87,12 @@ def test_a_field_declared_any_takes_any_json_value(anything):
     ("confirmed", "yes", "not bool: 'yes'"),
     ("note", 5, "not str | None: 5"),
     ("note", False, "not str | None: False"),
-    ("tags", "math", "not list: 'math'"),
-    ("tags", ["math", 1], "not list: ['math', 1]"),
-    ("counts", {"k": "3"}, "not dict: {'k': '3'}"),
-    ("counts", {"k": True}, "not dict: {'k': True}"),
-    ("counts", [], "not dict: []"),
-    ("counts", "k", "not dict: 'k'"),
+    ("tags", "math", "not list[str]: 'math'"),
+    ("tags", ["math", 1], "not list[str]: ['math', 1]"),
+    ("counts", {"k": "3"}, "not dict[str, int]: {'k': '3'}"),
+    ("counts", {"k": True}, "not dict[str, int]: {'k': True}"),
+    ("counts", [], "not dict[str, int]: []"),
+    ("counts", "k", "not dict[str, int]: 'k'"),
     ("rows", {"a": 1}, "not list: {'a': 1}"),
     ("extra", [1], "not dict: [1]"),
     ("loose", "x", "not List: 'x'"),
@@ -113,7 +113,7 @@ def test_every_missing_and_bad_field_is_named_at_once():
     refused = violation({"attendees": "12", "tags": [1]})
     assert refused.errors == {
         "hub_id": ["missing"], "attendees": ["not int: '12'"], "share": ["missing"],
-        "confirmed": ["missing"], "note": ["missing"], "tags": ["not list: [1]"],
+        "confirmed": ["missing"], "note": ["missing"], "tags": ["not list[str]: [1]"],
         "counts": ["missing"], "anything": ["missing"], "rows": ["missing"],
         "extra": ["missing"], "loose": ["missing"], "loose_map": ["missing"]}
     assert str(refused) == ("scheduling Visit v1 does not hold to its contract: anything, "
