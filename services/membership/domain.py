@@ -8,7 +8,6 @@ enter an event (they live in a mutable table the service erases); events hold pe
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from eventstore.aggregate import Aggregate, applies
@@ -76,13 +75,6 @@ class Hub(Aggregate):
     def _handed_over(self, data: dict[str, Any]) -> None:
         self.stage, self.facilitator_org = data["stage"], data["facilitator_org"]
         self.handovers.append(data)
-
-
-@dataclass(frozen=True)
-class RoleHolder:
-    person_id: str
-    role: str
-    represents: str | None = None
 
 
 def _notes_prework(command):

@@ -157,8 +157,10 @@ def _rows(name: str, text: str, required: tuple[str, ...], roster: Roster):
                 continue
             yield reader.line_num, clean
     except csv.Error as exc:
-        raise ValidationError(f"{name}.csv is not valid CSV near line {reader.line_num}: {exc}",
-                              {name: [f"malformed CSV at line {reader.line_num}"]}) from None
+        # The line the parser stopped on; the DictReader's own count is of the last good row.
+        line = reader.reader.line_num
+        raise ValidationError(f"{name}.csv is not valid CSV near line {line}: {exc}",
+                              {name: [f"malformed CSV at line {line}"]}) from None
 
 
 def _has_control(value: str) -> bool:
