@@ -130,12 +130,11 @@ def copy_tree(destination: Path) -> None:
 
 
 def run_module(module: str, tests: list[str], sample: int, seed: int,
-               known: list[dict]) -> Outcome:
-    from cosmic_ray.commands.execute import execute
+               known: list[dict], parent: int) -> Outcome:
     from cosmic_ray.commands.init import init
-    from cosmic_ray.config import ConfigDict
+    from cosmic_ray.mutating import mutate_and_test
     from cosmic_ray.work_db import WorkDB, use_db
-    from cosmic_ray.work_item import WorkerOutcome, WorkResult
+    from cosmic_ray.work_item import WorkerOutcome
 
     outcome = Outcome(module)
     if not tests or not all((ROOT / "tests/unit" / t).exists() for t in tests):
@@ -149,8 +148,6 @@ def run_module(module: str, tests: list[str], sample: int, seed: int,
         command = (f"{sys.executable} -m pytest -x -q -p no:cacheprovider --noconftest "
                    "-p no:schemathesis -p no:hypothesispytest -p no:anyio "
                    + " ".join(f"tests/unit/{t}" for t in tests))
-        config = ConfigDict({"module-path": module, "timeout": 60.0, "test-command": command,
-                             "excluded-modules": [], "distributor": {"name": "local"}})
         baseline = subprocess.run(command.split(), cwd=tree, capture_output=True, text=True)
         if baseline.returncode != 0:
             outcome.errors.append(f"the unit tests fail unmutated:\n{baseline.stdout[-2000:]}")
@@ -163,36 +160,39 @@ def run_module(module: str, tests: list[str], sample: int, seed: int,
             tree_ast = ast.parse(source)
             with use_db(str(Path(tmp) / "session.sqlite"), WorkDB.Mode.create) as db:
                 init([Path(module)], db, {})
-                items = list(db.work_items)
-                wanted = [i for i in items
-                          if not in_annotation(tree_ast, tuple(i.mutations[0].start_pos))]
-                random.Random(seed).shuffle(wanted)
-                keep = {i.job_id for i in wanted[:sample]}
-                db.set_multiple_results(
-                    [i.job_id for i in items if i.job_id not in keep],
-                    WorkResult(worker_outcome=WorkerOutcome.SKIPPED))
-                execute(db, config)
-                for item, result in db.completed_work_items:
-                    if item.job_id not in keep:
-                        continue
-                    spec = item.mutations[0]
-                    line = lines[spec.start_pos[0] - 1].strip()
-                    described = {"module": module, "operator": spec.operator_name,
-                                 "line_number": spec.start_pos[0],
-                                 "column": spec.start_pos[1], "line": line,
-                                 "occurrence": spec.occurrence}
-                    if result.worker_outcome != WorkerOutcome.NORMAL:
-                        outcome.killed += 1      # the mutant broke the run: noticed
-                    elif result.is_killed:
-                        outcome.killed += 1
+                items = [i for i in db.work_items
+                         if not in_annotation(tree_ast, tuple(i.mutations[0].start_pos))]
+            random.Random(seed).shuffle(items)
+            chosen = items[:sample]
+            for n, item in enumerate(chosen, start=1):
+                if os.getppid() != parent:
+                    # The run was stopped: nobody waits for the answer, and a worker left
+                    # behind would wait on its queue for ever.
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    os._exit(1)
+                result = mutate_and_test(item.mutations, command, 60.0)
+                if n % 50 == 0 or n == len(chosen):
+                    print(f"{module}: {n} of {len(chosen)} mutants tried", file=sys.stderr,
+                          flush=True)
+                spec = item.mutations[0]
+                line = lines[spec.start_pos[0] - 1].strip()
+                described = {"module": module, "operator": spec.operator_name,
+                             "line_number": spec.start_pos[0],
+                             "column": spec.start_pos[1], "line": line}
+                if result.worker_outcome == WorkerOutcome.NO_TEST:
+                    continue          # cosmic-ray found nothing to mutate there after all
+                if result.worker_outcome != WorkerOutcome.NORMAL:
+                    outcome.errors.append(f"{described}: the mutation itself failed: "
+                                          f"{result.output}")
+                elif result.is_killed:
+                    outcome.killed += 1
+                else:
+                    match = next((k for k in known if is_equivalent(
+                        k, module, spec.operator_name, line, spec.start_pos[1])), None)
+                    if match:
+                        outcome.equivalent.append({**described, "reason": match["reason"]})
                     else:
-                        match = next((k for k in known if is_equivalent(
-                            k, module, spec.operator_name, line, spec.start_pos[1])), None)
-                        if match:
-                            outcome.equivalent.append({**described,
-                                                       "reason": match["reason"]})
-                        else:
-                            outcome.survivors.append(described)
+                        outcome.survivors.append(described)
         finally:
             os.chdir(cwd)
     return outcome
@@ -211,8 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     before = {m: (ROOT / m).read_bytes() for m in chosen}
     with ProcessPoolExecutor(args.workers,
                              mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(run_module, m, chosen[m], args.sample, args.seed, known)
-                   for m in chosen]
+        futures = [pool.submit(run_module, m, chosen[m], args.sample, args.seed, known,
+                               os.getpid()) for m in chosen]
         outcomes = [f.result() for f in futures]
     touched = [m for m in chosen if (ROOT / m).read_bytes() != before[m]]
     if touched:
