@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Generic, TypeVar
 
 from .aggregate import Aggregate
-from .errors import StreamNotFound
+from .errors import NotFound
 from .events import NewEvent, new_event_id
 from .store import AppendResult, EventStore, Snapshot
 
@@ -21,7 +21,9 @@ class Repository(Generic[A]):
 
     def load(self, id: str, cur: Any = None) -> A:  # noqa: A002
         """The aggregate as its stream tells it. A stream of another type is as unknown as a
-        missing one: a member id where a hub id belongs names no hub."""
+        missing one: a member id where a hub id belongs names no hub. Unknown is the same
+        ``NotFound`` that another hub's object gets from the access check, word for word, so
+        no answer tells a county whether another county's id exists."""
         instance = self.aggregate(id)
         kind = self.aggregate.stream_type
         if self.aggregate.snapshot_every:
@@ -34,7 +36,7 @@ class Repository(Generic[A]):
                 break
             instance.replay(event)
         if instance.version == 0:
-            raise StreamNotFound(f"no {self.aggregate.noun} {id}", stream_id=id)
+            raise NotFound(f"no {self.aggregate.noun} {id}")
         return instance
 
     def load_many(self, ids: list[str], cur: Any = None) -> dict[str, A]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eventstore.errors import StreamNotFound, WrongExpectedVersion
+from eventstore.errors import NotFound, WrongExpectedVersion
 from eventstore.events import NewEvent
 from eventstore.repository import Repository
 from tests.unit.test_aggregate import Roster
@@ -37,7 +37,7 @@ def test_two_writers_of_one_aggregate_one_conflicts(store):
 
 
 def test_unknown_aggregate_is_not_found(store):
-    with pytest.raises(StreamNotFound):
+    with pytest.raises(NotFound):
         Repository(store, Roster).load("nope")
 
 
@@ -60,5 +60,5 @@ def test_long_streams_load_from_a_snapshot(store):
 
 def test_a_stream_of_another_type_is_not_found(store):
     store.append("m-1", "member", 0, [NewEvent("MemberEnrolled", {"hub_id": "hub-a"})])
-    with pytest.raises(StreamNotFound):
+    with pytest.raises(NotFound):
         Repository(store, Roster).load("m-1")

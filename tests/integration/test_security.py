@@ -196,3 +196,55 @@ def test_an_unknown_member_and_another_countys_answer_alike_and_at_once(platform
                                          {"problem_id": "north.p"}, token=counties["north"])
         answers[member_id] = (status, body["detail"].replace(member_id, "<id>"))
     assert answers[south["id"]] == answers["mem-000000000000"] == (404, "no member <id>")
+
+
+def test_another_countys_objects_and_missing_ones_answer_alike_on_every_route(platform,
+                                                                               counties):
+    """Each route that names an object, asked by another county about one that exists and
+    about one that does not: the same status and the same problem, word for word but for the
+    id, so the answer tells nothing of what another county has."""
+    from tests.integration.test_cycles_http import known_to_cycles, problem
+    client, south = platform["client"], counties["south"]
+    member = client.ok("POST", "/v1/hubs/south/members", {"id": "south.placer", "name":
+                                                           "Placer Hills", **MEMBER},
+                       token=south)
+    person = client.ok("POST", "/v1/hubs/south/people", {"id": "south.ana", "name": "Ana"},
+                       token=south)
+    known_to_cycles(client, "south", member["id"])
+    drafted = problem(client, south, "Math persistence", "Too few persist", hub="south")
+    client.ok("POST", f"/v1/problems/{drafted['id']}/ratification", {}, token=south)
+    project = client.ok("POST", f"/v1/members/{member['id']}/projects",
+                        {"id": "south.placer-math", "problem_id": drafted["id"]}, token=south)
+    goal = {"kind": "impact", "statement": "more persist", "measure": "exit tickets",
+            "unit": "%", "baseline": 30, "target": 50, "due": "2030-06-30"}
+    routes = [  # (method, path with {id}, body, an existing id of south's, a missing one)
+        ("GET", "/v1/hubs/{id}", None, "south", "east"),
+        ("POST", "/v1/hubs/{id}/facilitation", {"stage": "co_facilitation"}, "south", "east"),
+        ("POST", "/v1/hubs/{id}/people", {"name": "X"}, "south", "east"),
+        ("GET", "/v1/members/{id}", None, member["id"], "south.nowhere"),
+        ("GET", "/v1/members/{id}/readiness", None, member["id"], "south.nowhere"),
+        ("POST", "/v1/members/{id}/offboarding", {"reason": "x"}, member["id"],
+         "south.nowhere"),
+        ("POST", "/v1/members/{id}/onboarding", {}, member["id"], "south.nowhere"),
+        ("POST", "/v1/members/{id}/roles", {"person_id": person["id"], "role": "driver"},
+         member["id"], "south.nowhere"),
+        ("POST", "/v1/members/{id}/projects", {"problem_id": drafted["id"]}, member["id"],
+         "south.nowhere"),
+        ("GET", "/v1/people/{id}", None, person["id"], "south.nobody"),
+        ("DELETE", "/v1/people/{id}", None, person["id"], "south.nobody"),
+        ("GET", "/v1/problems/{id}", None, drafted["id"], "pop-000000000000"),
+        ("POST", "/v1/problems/{id}/ratification", {}, drafted["id"], "pop-000000000000"),
+        ("GET", "/v1/projects/{id}", None, project["id"], "south.no-project"),
+        ("POST", "/v1/projects/{id}/goals", goal, project["id"], "south.no-project"),
+        ("POST", "/v1/projects/{id}/phase", {"phase": "discover"}, project["id"],
+         "south.no-project"),
+    ]
+    for method, path, body, taken, free in routes:
+        answers = []
+        for object_id in (taken, free):
+            status, _, answer = client.request(method, path.format(id=object_id), body,
+                                               token=counties["north"])
+            answer.pop("request_id")
+            answers.append((status, json.dumps(answer).replace(object_id, "<id>")))
+        assert answers[0] == answers[1], (method, path, answers)
+        assert answers[0][0] == 404, (method, path, answers)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from eventstore.aggregate import Aggregate, applies
-from eventstore.errors import StreamNotFound
+from eventstore.errors import NotFound
 from eventstore.events import RecordedEvent
 from eventstore.repository import Repository
 from eventstore.store import Snapshot
@@ -74,7 +74,7 @@ def test_the_noun_is_the_stream_type_unless_the_domain_names_it():
 
 
 def test_a_missing_stream_is_named_in_the_domains_noun():
-    with pytest.raises(StreamNotFound, match="^no goal g-9$"):
+    with pytest.raises(NotFound, match="^no goal g-9$"):
         Repository(Store(), Goal).load("g-9")
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from eventstore.errors import StreamNotFound
+from eventstore.errors import NotFound
 from eventstore.events import RecordedEvent
 from eventstore.repository import Repository
 from eventstore.store import AppendResult, Snapshot
@@ -112,14 +112,14 @@ def test_an_aggregate_without_snapshots_never_reads_or_writes_one():
 
 def test_missing_and_other_types_are_not_found_in_the_domains_words():
     store = Store()
-    with pytest.raises(StreamNotFound, match="no roster r-9"):
+    with pytest.raises(NotFound, match="no roster r-9"):
         Repository(store, Roster).load("r-9")
     store.streams["m-1"] = [RecordedEvent(1, 1, "e", "m-1", "member", 1, "MemberEnrolled", 1,
                                           "hub-a", {}, {}, datetime.now(UTC))]
-    with pytest.raises(StreamNotFound):
+    with pytest.raises(NotFound):
         Repository(store, Roster).load("m-1")
     store.snapshots["m-1"] = Snapshot("m-1", "member", 5, {"people": {"x": "y"}})
-    with pytest.raises(StreamNotFound):
+    with pytest.raises(NotFound):
         Repository(store, Roster).load("m-1")
     assert Repository(store, Roster).load_many(["m-1", "r-9"]) == {}
 
