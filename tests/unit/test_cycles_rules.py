@@ -189,3 +189,46 @@ def test_a_project_leaves_the_test_phase_with_no_cycle_running():
     assert error.extra["missing"] == ["test cycle c-2 completed (it is running)"]
     project = given(Project, "prj-1", running).instance
     assert project.exit_criteria_missing(True) == ["test cycle c-2 completed (it is running)"]
+
+
+@pytest.mark.parametrize("kind", ["lagging", "process", "balancing"])
+def test_only_a_leading_indicator_opens_the_test(kind):
+    history = [*PROTOTYPING, PROPOSED, SELECTED, ("IndicatorDefined", {**LEADING[1],
+                                                                        "kind": kind})]
+    given(Project, "prj-1", history).when(lambda p: p.advance("test", True)) \
+        .then_raises(Conflict, "a leading indicator for the selected prototype")
+
+
+def test_each_revision_of_a_prototype_counts_on_from_the_last():
+    twice = [*REVISED, *cycle_of_revision("c-2", 2, 2)]
+    project = given(Project, "prj-1", twice) \
+        .when(lambda p: p.advance("prototype", True, "add visuals")) \
+        .then([phase("prototype", "test", "add visuals"),
+               ("PrototypeRevised", {"prototype_id": "pro-1", "revision": 3,
+                                     "reason": "add visuals"})])
+    assert project.prototypes["pro-1"]["revision"] == 3
+
+
+def test_a_much_revised_prototype_is_finished_by_a_cycle_of_its_latest_revision():
+    # Revision numbers as the store gives them back: beyond the small numbers Python shares.
+    late = [*REVISED, ("PrototypeRevised", {"prototype_id": "pro-1", "revision": 300,
+                                            "reason": "again"}),
+            *cycle_of_revision("c-300", 300, 2)]
+    given(Project, "prj-1", late).when(lambda p: p.advance("evolve", True)) \
+        .then([phase("evolve", "test")])
+    given(Project, "prj-1", [*late[:-3], *cycle_of_revision("c-299", 299, 2)]) \
+        .when(lambda p: p.advance("evolve", True)).then_raises(Conflict, "revision 300")
+
+
+def test_a_project_from_its_snapshot_knows_its_completed_cycles():
+    # A snapshot's state comes back from the database as JSON, strings and all.
+    import json
+    done = given(Project, "prj-1", [*TESTING, STARTED, MEASURED, COMPLETED]).instance
+    project = Project("prj-1")
+    project.restore_state(json.loads(json.dumps(done.snapshot_state())))
+    project.version = done.version
+    assert project.exit_criteria_missing(True) == []
+    project.share_prototype("pro-1", "number talks raise persistence")
+    assert [e.type for e in project.pending] == ["PrototypeShared"]
+    assert project.pending[0].data["results"] == [
+        {"cycle_id": "c-1", "number": 1, "decision": "adapt", "findings": "rose"}]

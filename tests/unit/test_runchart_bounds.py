@@ -100,7 +100,8 @@ def normal_limits(n1, n2):
 
 
 @pytest.mark.parametrize("n1, n2", [(45, 56), (50, 51), (60, 60), (70, 41), (80, 30),
-                                    (120, 130), (8, 140), (15, 151), (300, 250)])
+                                    (120, 130), (8, 140), (15, 151), (300, 250), (2, 120),
+                                    (9, 100), (20, 90), (40, 70)])
 def test_above_the_exact_bound_the_limits_are_the_normal_approximations(n1, n2):
     assert runchart.runs_limits_approximate(n1, n2) == normal_limits(n1, n2)
     assert runchart.runs_limits(n1, n2) == normal_limits(n1, n2)

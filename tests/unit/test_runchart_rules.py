@@ -118,3 +118,11 @@ def test_a_long_shift_or_trend_is_one_signal_wherever_it_ends():
     result, _ = chart([1, 2, 3, 4, 5, 6, 2, 9, 8, 7, 6, 5, 4])
     assert [s["points"] for s in result["signals"] if s["rule"] == "trend"] == [
         [0, 1, 2, 3, 4, 5], [7, 8, 9, 10, 11, 12]]
+
+
+def test_a_point_exactly_three_interquartile_ranges_out_is_not_astronomical():
+    # Quartiles 1 and 4.75 (inclusive): the far-out fences are -10.25 and 16.
+    assert runchart.astronomical([0, 0, 4, 4, 5, 16]) == []
+    assert runchart.astronomical([0, 0, 4, 4, 5, 16.5]) == [5]
+    assert runchart.astronomical([-16, -5, -4, -4, 0, 0]) == []
+    assert runchart.astronomical([-16.5, -5, -4, -4, 0, 0]) == [0]
