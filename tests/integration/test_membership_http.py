@@ -399,6 +399,45 @@ def test_a_whole_district_export_with_its_students_is_accepted(platform):
                           raw=b'{"orgs": "' + b"x" * 21_000_000 + b'"}')[0] == 413
 
 
+def test_a_long_import_does_not_hold_up_other_requests(platform):
+    """A district's whole export takes the service seconds to read; meanwhile every other
+    request of the service (another county's, here) is answered as usual."""
+    import threading
+    client = platform["client"]
+    client.ok("POST", "/v1/hubs", {"id": "hub-long-roster", "name": "Long Roster County",
+                                   "state": "CA", "facilitator_org": "Nonprofit"})
+    client.ok("POST", "/v1/hubs", {"id": "hub-waiting", "name": "Waiting County",
+                                   "state": "CA", "facilitator_org": "Nonprofit"})
+    member = client.ok("POST", "/v1/hubs/hub-long-roster/members", {
+        "name": "Camino Union", "kind": "district", "grade_span": "K-12",
+        "enrollment": 150000, "nces_id": "0601234"})
+    header, *rows = (ROSTER / "users.csv").read_text().splitlines()
+    students = [f"st-{n},active,2026-08-01,true,org-camino-es,student,kid{n},,Kid,"
+                f"Number{n},,S{n},kid{n}@students.example.org,,,,03," for n in range(150000)]
+    body = {"orgs": (ROSTER / "orgs.csv").read_text(),
+            "users": "\n".join([header, *rows, *students]) + "\n"}
+    waiting = token("facilitator", ["hub-waiting"])
+    done: dict = {}
+
+    def import_roster():
+        started = time.monotonic()
+        done["report"] = client.ok("POST", f"/v1/members/{member['id']}/staff-imports", body)
+        done["seconds"] = time.monotonic() - started
+
+    importing = threading.Thread(target=import_roster)
+    importing.start()
+    latencies = []
+    while importing.is_alive():
+        started = time.monotonic()
+        client.ok("GET", "/v1/hubs/hub-waiting", token=waiting)
+        latencies.append(time.monotonic() - started)
+    importing.join()
+    assert done["report"]["skipped"]["student"] == 150_002
+    # Were the service held by the import, one of these reads would wait nearly all of it.
+    assert len(latencies) >= 3 and max(latencies) < done["seconds"] / 2, (
+        max(latencies), done["seconds"], len(latencies))
+
+
 def test_authentication(platform):
     client = platform["client"]
     assert client.request("GET", "/v1/hubs", token=None)[0] == 401
