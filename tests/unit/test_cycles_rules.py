@@ -232,3 +232,23 @@ def test_a_project_from_its_snapshot_knows_its_completed_cycles():
     assert [e.type for e in project.pending] == ["PrototypeShared"]
     assert project.pending[0].data["results"] == [
         {"cycle_id": "c-1", "number": 1, "decision": "adapt", "findings": "rose"}]
+
+
+@pytest.mark.parametrize("other", ["pro-0", "pro-2"])   # sorting before and after pro-1
+def test_test_cycles_are_numbered_per_prototype(other):
+    from tests.unit.test_cycles_boundaries import indicator, proposed, selected
+    tried_other = [*PROTOTYPING, PROPOSED, proposed(other), selected(other),
+                   indicator("ind-9", other), phase("test", "prototype"),
+                   ("CycleStarted", {**STARTED[1], "cycle_id": "c-9", "prototype_id": other}),
+                   ("MeasurementRecorded", {**MEASURED[1], "cycle_id": "c-9",
+                                            "indicator_id": "ind-9"}),
+                   ("CycleCompleted", {**COMPLETED[1], "cycle_id": "c-9",
+                                       "prototype_id": other}),
+                   phase("prototype", "test", "try the other"),
+                   ("PrototypeRevised", {"prototype_id": other, "revision": 2,
+                                         "reason": "try the other"}),
+                   SELECTED, LEADING, phase("test", "prototype")]
+    project = given(Project, "prj-1", tried_other) \
+        .when(lambda p: p.start_cycle("c-1", "pro-1", PLAN, "above 50%")).instance
+    assert project.pending[0].data["number"] == 1
+    assert project.pending[0].data["revision"] == 1

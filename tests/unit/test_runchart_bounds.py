@@ -107,7 +107,8 @@ def test_above_the_exact_bound_the_limits_are_the_normal_approximations(n1, n2):
     assert runchart.runs_limits(n1, n2) == normal_limits(n1, n2)
 
 
-@pytest.mark.parametrize("n1, n2, most", [(5, 200, 11), (3, 150, 7), (1, 120, 3)])
+@pytest.mark.parametrize("n1, n2, most", [(5, 200, 11), (3, 150, 7), (1, 120, 3),
+                                          (200, 5, 11), (150, 3, 7), (120, 1, 3)])
 def test_the_approximate_limits_never_pass_the_runs_that_can_happen(n1, n2, most):
     # With few points on one side, the normal curve reaches past the most runs possible
     # (alternating as long as the smaller side lasts): the limit stops there.

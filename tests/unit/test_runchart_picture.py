@@ -125,7 +125,7 @@ def test_at_most_five_signals_are_listed():
 
 
 def test_a_long_series_labels_about_two_dozen_dates():
-    for n in (24, 25, 60, 100):
+    for n in (24, 25, 47, 48, 60, 100):
         values = [k % 7 for k in range(n)]
         dates = [f"day {k}" for k in range(n)]
         _, root = picture(values, dates=dates)
