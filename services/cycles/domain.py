@@ -165,9 +165,10 @@ class Project(Aggregate):
         if self.phase == "test" and to == "prototype":
             if not reason:
                 raise _refuse("reason", "say why the prototype is revised")
-            for running in self._running_cycles():
-                raise Conflict(f"test cycle {running} is running: complete it (its findings "
-                               "and decision) before revising the prototype")
+            running = self._running_cycles()
+            if running:
+                raise Conflict(f"test cycle {running[0]} is running: complete it (its "
+                               "findings and decision) before revising the prototype")
             self.record("PhaseChanged", phase=to, previous="test", reason=reason)
             assert self.selected_prototype is not None
             self.record("PrototypeRevised", prototype_id=self.selected_prototype,
