@@ -145,7 +145,10 @@ def run_module(module: str, tests: list[str], sample: int, seed: int,
         copy_tree(tree)
         # Only what unit tests need: pytest's plugins for the API tests (schemathesis) and
         # hypothesis's statistics take a second to load, twice the time of most test runs.
-        command = (f"{sys.executable} -m pytest -x -q -p no:cacheprovider --noconftest "
+        # No bytecode cache (-B): a .pyc is trusted by the source's size and mtime in whole
+        # seconds, so a mutant of the same length written within the second of the one before
+        # would be tested as that one.
+        command = (f"{sys.executable} -B -m pytest -x -q -p no:cacheprovider --noconftest "
                    "-p no:schemathesis -p no:hypothesispytest -p no:anyio "
                    + " ".join(f"tests/unit/{t}" for t in tests))
         baseline = subprocess.run(command.split(), cwd=tree, capture_output=True, text=True)
