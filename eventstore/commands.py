@@ -15,9 +15,16 @@ Rules the runner keeps, so services need not:
   before it commits, it is decided again on the new state (a bounded number of times, with
   jitter); only a retried decision that is refused reaches the client. With If-Match, a stale
   target is 412.
+- A command without If-Match queues behind other commands on the same object: it takes a
+  transaction-scoped advisory lock on the first stream it loads (its target) before reading
+  it, so contention waits instead of failing, and the retry loop is the rare path.
 - Every load of a unit of work happens before its first write (saves and read-model writes run
   at the end, in ``Session.flush``), so the transaction id that orders its events in the log
   is taken after it read the streams it appends to (docs/decisions/001-log-ordering.md).
+- The answer kept for an Idempotency-Key (or an RPC message's id) is at most
+  ``RECORD_LIMIT_BYTES``: a larger one is kept as a reference to what the command wrote (the
+  stream and the versions), and answered again from the log at those versions, or as the
+  summary the command gives.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from .errors import (
 )
 from .events import RecordedEvent
 from .identity import Identity
+from .ids import namespace_of
 from .projections import Projection
 from .repository import Repository
 from .store import EventStore
@@ -59,6 +67,12 @@ log = logging.getLogger("eventstore.commands")
 ATTEMPTS = 10
 BACKOFF_SECONDS = 0.004
 BACKOFF_MAX_SECONDS = 0.2
+# The largest answer kept whole for an Idempotency-Key (bytes of JSON). Answers are kept for
+# days, once per command: a command whose answer is larger keeps a reference or a summary.
+RECORD_LIMIT_BYTES = 8192
+# Advisory locks of the command queue live in a namespace of their own (the two-key form,
+# which never meets the one-key locks the relay takes).
+_STREAM_LOCKS = 0x636d64  # "cmd"
 
 
 def fingerprint(request: Any) -> str:
@@ -85,7 +99,7 @@ class Session:
 
     def __init__(self, store: EventStore, cur: Any, caller: Identity,
                  inline: list[Projection], read_model: Any = None,
-                 metadata: dict[str, Any] | None = None) -> None:
+                 metadata: dict[str, Any] | None = None, queue: bool = False) -> None:
         self.store = store
         self.cur = cur
         self.caller = caller
@@ -96,6 +110,10 @@ class Session:
         self._tracked: dict[str, Aggregate] = {}
         self._created: set[str] = set()
         self._after_save: list[Callable[[], Any]] = []
+        # Queue behind other commands on the first stream loaded (the command's target).
+        self._queue = queue
+        # What this unit of work wrote, by stream: (from version, to version, [(type, data)]).
+        self._written: dict[str, tuple[int, int, list[tuple[str, dict[str, Any]]]]] = {}
 
     def load(self, aggregate: type[A], id: str) -> A:  # noqa: A002
         """The aggregate, or NotFound (also for a stream of another type)."""
@@ -104,8 +122,34 @@ class Session:
             if not isinstance(known, aggregate):
                 raise NotFound(f"no {aggregate.noun} {id}")
             return known
+        if self._queue:
+            self._queue = False
+            self.cur.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                             (_STREAM_LOCKS, str(id)))
         instance = Repository(self.store, aggregate).load(id, self.cur)
         self._tracked[id] = instance
+        return instance
+
+    def changes(self, instance: Aggregate) -> list[tuple[str, dict[str, Any]]]:
+        """The events (type, data) this unit of work wrote to ``instance``'s stream: what a
+        command's answer says it changed."""
+        written = self._written.get(instance.id)
+        return list(written[2]) if written else []
+
+    def load_named(self, aggregate: type[A], id: str, hub_id: str | None) -> A:  # noqa: A002
+        """An object a request's body names, which must be of ``hub_id``: missing, another
+        hub's, or (by its id's namespace) another hub's before it is even looked up, it is the
+        same NotFound, word for word."""
+        unknown = NotFound(f"no {aggregate.noun} {id}")
+        namespace = namespace_of(str(id))
+        if namespace is not None and namespace != hub_id:
+            raise unknown
+        try:
+            instance = self.load(aggregate, id)
+        except NotFound:
+            raise unknown from None
+        if instance.hub_id != hub_id:
+            raise unknown
         return instance
 
     def find(self, aggregate: type[A], id: str) -> A | None:  # noqa: A002
@@ -158,6 +202,8 @@ class Session:
                                "choose another id") from None
             raise
         self.positions.extend(result.positions)
+        self._written[instance.id] = (start_version, result.version,
+                                      [(e.type, e.data) for e in pending])
         if self.inline:
             now = datetime.now(UTC)
             events = [RecordedEvent(position, 0, event.event_id, instance.id,
@@ -195,21 +241,25 @@ class UnitOfWork:
                 decide: Callable[[T, Session], Any], view: Callable[[Any, Session], Any],
                 *, key: str | None = None, request: Any = None,
                 expected_version: int | None = None, deadline: float | None = None,
-                metadata: dict[str, Any] | None = None) -> Any:
+                metadata: dict[str, Any] | None = None,
+                summary: Callable[[Any], Any] | None = None) -> Any:
         """``locate`` loads what the command is about and checks the caller may change it;
         ``decide`` lets the domain decide; ``view`` is the answer. With ``key``, at most once
-        per (caller, key): the same request again answers as the first did. With
-        ``deadline`` (epoch seconds), nothing commits after it: the caller stopped waiting."""
+        per (caller, key): the same request again answers as the first did (an answer larger
+        than ``RECORD_LIMIT_BYTES`` is kept as ``summary(answer)`` when given, else as a
+        reference to what was written, answered again from the log). With ``deadline``
+        (epoch seconds), nothing commits after it: the caller stopped waiting."""
         _before(deadline)
         scoped = scoped_key(caller, key) if key is not None else None
         print_ = fingerprint(request) if key is not None else ""
 
         def attempt(session: Session) -> Any:
+            _lock_wait_until(session.cur, deadline)
             target = locate(session)
             if scoped is not None:
                 earlier = self.store.recorded(scoped, print_, session.cur)
                 if earlier is not None:
-                    return _Replayed(earlier)
+                    return _Replayed(self._replay(earlier, session, view))
             if expected_version is not None:
                 version = getattr(target, "version", None)
                 if version != expected_version:
@@ -220,13 +270,30 @@ class UnitOfWork:
             session.flush()
             response = view(result, session)
             if scoped is not None:
-                self.store.record(scoped, print_, response, session.cur)
+                self.store.record(scoped, print_, _kept(response, result, session, summary),
+                                  session.cur)
             _before(deadline)   # the last moment: the transaction commits right after
             return response
 
         outcome = self._retrying(caller, attempt, conditional=expected_version is not None,
-                                 metadata=metadata)
+                                 metadata=metadata, deadline=deadline)
         return outcome.response if isinstance(outcome, _Replayed) else outcome
+
+    def _replay(self, earlier: Any, session: Session,
+                view: Callable[[Any, Session], Any]) -> Any:
+        """The first answer of a key: as kept, or rendered again from the log at the versions
+        the command wrote."""
+        ref = earlier.get(REFERENCE) if isinstance(earlier, dict) else None
+        if ref is None:
+            return earlier
+        aggregate = _aggregate_class(ref["aggregate"])
+        instance = Repository(self.store, aggregate).load(ref["stream_id"], session.cur,
+                                                          up_to=ref["to"])
+        events = self.store.read_stream(ref["stream_id"], ref["from"], session.cur,
+                                        up_to=ref["to"])
+        session._written[instance.id] = (ref["from"], ref["to"],
+                                         [(e.type, e.data) for e in events])
+        return view(instance, session)
 
     def handle(self, consumer: str, source: str, event: RecordedEvent, caller: Identity,
                work: Callable[[Session], Any]) -> bool:
@@ -250,7 +317,8 @@ class UnitOfWork:
             return True
 
         try:
-            applied = self._retrying(caller, attempt, conditional=False, metadata=metadata)
+            applied = self._retrying(caller, attempt, conditional=False, metadata=metadata,
+                                     queue=False)
         except _Duplicate:
             applied = False
         except Exception:
@@ -260,14 +328,21 @@ class UnitOfWork:
         return bool(applied)
 
     def _retrying(self, caller: Identity, attempt: Callable[[Session], Any], *,
-                  conditional: bool, metadata: dict[str, Any] | None = None) -> Any:
+                  conditional: bool, metadata: dict[str, Any] | None = None,
+                  deadline: float | None = None, queue: bool | None = None) -> Any:
         refused_by_read_model = 0
+        # A command that asked for no concurrency check waits its turn on its target.
+        queue = not conditional if queue is None else queue
         for n in range(1, self.attempts + 1):
             try:
                 with self.db.transaction() as cur:
                     read_model = self.read_model(cur, caller) if self.read_model else None
                     return attempt(Session(self.store, cur, caller, self.inline, read_model,
-                                           metadata))
+                                           metadata, queue=queue))
+            except psycopg2.errors.LockNotAvailable:
+                # Waited for the target past the caller's deadline: never applied (503).
+                _before(deadline)
+                raise
             except WrongExpectedVersion as exc:
                 if conditional:
                     raise PreconditionFailed(
@@ -290,6 +365,45 @@ class UnitOfWork:
             metrics.COMMAND_RETRIES.labels(self.store.service).inc()
             time.sleep(random.uniform(0, min(BACKOFF_MAX_SECONDS, BACKOFF_SECONDS * 2 ** n)))
         raise AssertionError("unreachable")
+
+
+REFERENCE = "$ref"
+
+
+def _kept(response: Any, result: Any, session: Session,
+          summary: Callable[[Any], Any] | None) -> Any:
+    """What is kept for a key: the answer when small; else the command's summary of it, or a
+    reference to the stream and versions it wrote, from which the answer is rendered again."""
+    if len(json.dumps(response)) <= RECORD_LIMIT_BYTES:
+        return response
+    if summary is not None:
+        return summary(response)
+    written = session._written.get(getattr(result, "id", None))
+    if isinstance(result, Aggregate) and written is not None:
+        kind = type(result)
+        return {REFERENCE: {"aggregate": f"{kind.__module__}:{kind.__qualname__}",
+                            "stream_id": result.id, "from": written[0], "to": written[1]}}
+    log.error("an answer of %d bytes kept whole for its key: give the command a summary",
+              len(json.dumps(response)))
+    return response
+
+
+def _aggregate_class(name: str) -> type[Aggregate]:
+    """The aggregate class a reference names, among those this process has loaded."""
+    pending: list[type[Aggregate]] = [Aggregate]
+    while pending:
+        cls = pending.pop()
+        if f"{cls.__module__}:{cls.__qualname__}" == name:
+            return cls
+        pending.extend(cls.__subclasses__())
+    raise LookupError(f"no aggregate {name} in this process")
+
+
+def _lock_wait_until(cur: Any, deadline: float | None) -> None:
+    """Waiting for a lock ends with the caller's deadline (a lock wait is not work)."""
+    if deadline is not None:
+        milliseconds = max(1, int((deadline - time.time()) * 1000))
+        cur.execute("SELECT set_config('lock_timeout', %s, true)", (f"{milliseconds}ms",))
 
 
 def _before(deadline: float | None) -> None:

@@ -378,11 +378,13 @@ class CommandRunner:
     def on(self, what: type[A] | Callable[[Session, str], T], id_: str,
            decide: Callable[[Any, Session], Any],
            view: Callable[[Any, Session], Any] | None = None, *,
-           access: Access = hub_writers) -> Any:
+           access: Access = hub_writers, summary: Callable[[Any], Any] | None = None) -> Any:
         """A command on one object: ``what`` is an aggregate class, or a function that finds
         the object in the session (a record another service told about). ``decide(target,
         session)`` lets the domain decide and returns what ``view(result, session)`` answers
-        (the target itself when it returns None)."""
+        (the target itself when it returns None). ``summary(answer)`` is what an Idempotency-Key
+        keeps of an answer too large to keep whole (eventstore.commands.RECORD_LIMIT_BYTES),
+        when the answer is not an aggregate the log can render again."""
         if isinstance(what, type) and issubclass(what, Aggregate):
             aggregate = what
 
@@ -396,19 +398,21 @@ class CommandRunner:
             target = find(session)
             access(session.caller, target)
             return target
-        return self._run(locate, decide, view)
+        return self._run(locate, decide, view, summary)
 
     def new(self, decide: Callable[[None, Session], Any],
             view: Callable[[Any, Session], Any] | None = None, *,
-            access: Callable[[Identity], None]) -> Any:
+            access: Callable[[Identity], None],
+            summary: Callable[[Any], Any] | None = None) -> Any:
         """A command about nothing that exists yet (registering a hub): ``access`` checks the
         caller alone."""
         def locate(session: Session) -> None:
             access(session.caller)
-        return self._run(locate, decide, view)
+        return self._run(locate, decide, view, summary)
 
     def _run(self, locate: Callable[[Session], Any], decide: Callable[[Any, Session], Any],
-             view: Callable[[Any, Session], Any] | None) -> Any:
+             view: Callable[[Any, Session], Any] | None,
+             summary: Callable[[Any], Any] | None = None) -> Any:
         ctx = self.worker_ctx
         caller = Identity.from_header(ctx.data.get(CONTEXT_KEY))
         key = ctx.data.get(IDEMPOTENCY_KEY)
@@ -435,7 +439,7 @@ class CommandRunner:
 
         return self.kernel.work.command(caller, locate, decided, answer, key=key,
                                         request=request, expected_version=expected,
-                                        deadline=deadline, metadata=metadata)
+                                        deadline=deadline, metadata=metadata, summary=summary)
 
 
 def _deadline(value: Any) -> float | None:
@@ -521,6 +525,12 @@ class KernelEntrypoints:
         commands = Commands()
         read_model = ReadModelAccess()
         request_scope = RequestScope()
+
+    @rpc
+    def ping(self) -> dict[str, bool]:
+        """The gateway's readiness probe: the service takes RPC calls. Needs no identity, so
+        an anonymous probe puts none on the bus, and tells nothing but that."""
+        return {"ok": True}
 
     @rpc
     def read_events(self, after: list[int], limit: int = 500,

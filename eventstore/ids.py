@@ -23,6 +23,13 @@ ANY_ID = re.compile(rf"^[a-z0-9][a-z0-9-]{{1,62}}(\.{NAME})?$")
 ID_RULE = "lower-case letters, digits and dashes (a client's own ids: <hub id>.<name>)"
 
 
+def namespace_of(id_: str) -> str | None:
+    """The hub whose namespace a client-chosen id is in (``el-dorado`` of ``el-dorado.07``);
+    None for a server-chosen id or a hub's."""
+    match = CHOSEN_ID.match(id_)
+    return match.group(1) if match else None
+
+
 def new_id(prefix: str) -> str:
     """A server-chosen id, like ``mem-3f9a0c1b2d4e``."""
     return f"{prefix}-{uuid.uuid4().hex[:12]}"

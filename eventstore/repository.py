@@ -19,8 +19,8 @@ class Repository(Generic[A]):
         self.store = store
         self.aggregate = aggregate
 
-    def load(self, id: str, cur: Any = None) -> A:  # noqa: A002
-        """The aggregate as its stream tells it. A stream of another type is as unknown as a
+    def load(self, id: str, cur: Any = None, up_to: int | None = None) -> A:  # noqa: A002
+        """The aggregate as its stream tells it (``up_to``: as it was at that version). A stream of another type is as unknown as a
         missing one: a member id where a hub id belongs names no hub. Unknown is the same
         ``NotFound`` that another hub's object gets from the access check, word for word, so
         no answer tells a county whether another county's id exists."""
@@ -28,10 +28,11 @@ class Repository(Generic[A]):
         kind = self.aggregate.stream_type
         if self.aggregate.snapshot_every:
             snap = self.store.load_snapshot(id, cur)
-            if snap is not None and snap.stream_type == kind:
+            if snap is not None and snap.stream_type == kind and (
+                    up_to is None or snap.version <= up_to):
                 instance.restore_state(snap.state)
                 instance.version = snap.version
-        for event in self.store.read_stream(id, instance.version, cur):
+        for event in self.store.read_stream(id, instance.version, cur, up_to=up_to):
             if event.stream_type != kind:
                 break
             instance.replay(event)

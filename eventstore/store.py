@@ -70,7 +70,8 @@ _HELD_BACK = f"""
 """
 
 _READ_STREAM = f"""
-    SELECT {_COLUMNS} FROM events WHERE stream_id = %s AND version > %s ORDER BY version
+    SELECT {_COLUMNS} FROM events WHERE stream_id = %s AND version > %s AND version <= %s
+    ORDER BY version
 """
 
 _STREAM_VERSION = "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = %s"
@@ -302,13 +303,18 @@ class EventStore:
         metrics.IDEMPOTENT_REPLAYS.labels(self.service).inc()
         return result
 
-    def forget_keys(self, days: float, cur: Any = None) -> int:
+    def forget_keys(self, days: float, cur: Any = None, rpc_hours: float = 1.0) -> int:
         """Forget what was recorded for idempotency keys more than ``days`` ago: a client
-        retries within minutes, and the answers may hold a person's data."""
+        retries within minutes, and the answers may hold a person's data. What an RPC
+        message's own id keeps (a command sent without a key: ``rpc:<id>``) only guards a
+        redelivery, which comes within seconds: it goes after ``rpc_hours``."""
         def run(c: Any) -> int:
             c.execute("DELETE FROM idempotency_keys WHERE recorded_at < now() - %s * "
                       "interval '1 day'", (days,))
-            return c.rowcount
+            forgotten = c.rowcount
+            c.execute("""DELETE FROM idempotency_keys WHERE recorded_at < now() - %s *
+                         interval '1 hour' AND key LIKE '%%","rpc:%%'""", (rpc_hours,))
+            return forgotten + c.rowcount
         return self._run(cur, run)
 
     def record(self, key: str, fingerprint: str, result: Any, cur: Any) -> None:
@@ -345,12 +351,14 @@ class EventStore:
             return 0
         return self._fetchone(_STREAM_VERSION, (stream_id,), cur)[0]
 
-    def read_stream(self, stream_id: str, after_version: int = 0,
-                    cur: Any = None) -> list[RecordedEvent]:
-        """Events of one stream after ``after_version``, oldest first, upcast."""
+    def read_stream(self, stream_id: str, after_version: int = 0, cur: Any = None,
+                    up_to: int | None = None) -> list[RecordedEvent]:
+        """Events of one stream after ``after_version`` (to ``up_to``), oldest first, upcast."""
         if not _possible_stream_id(stream_id):
             return []
-        return self._upcast(self._fetchall(_READ_STREAM, (stream_id, after_version), cur))
+        last = up_to if up_to is not None else 2**31 - 1
+        return self._upcast(self._fetchall(_READ_STREAM, (stream_id, after_version, last),
+                                           cur))
 
     def read_streams(self, stream_ids: list[str],
                      cur: Any = None) -> dict[str, list[RecordedEvent]]:

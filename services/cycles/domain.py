@@ -130,7 +130,8 @@ class Project(Aggregate):
         if not member_active:
             raise Conflict(f"member {member_id} has been off-boarded")
         if problem.hub_id != hub_id:
-            raise NotFound(f"no problem {problem.id} in this hub")
+            # The words of a missing problem: another county's tell nothing of it.
+            raise NotFound(f"no {Problem.noun} {problem.id}")
         if problem.status != "ratified":
             raise Conflict(f"problem {problem.id} is not ratified yet: the network ratifies a "
                            f"problem before members adopt it")

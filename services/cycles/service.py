@@ -121,7 +121,7 @@ class Cycles(KernelEntrypoints):
         data = load(schemas.ProjectCreate, payload)
 
         def adopt(member: KnownMember, session: Session) -> Project:
-            problem = session.load(Problem, data["problem_id"])
+            problem = session.load_named(Problem, data["problem_id"], member.hub_id)
             if session.read_model.adopted(member.id, problem.id):
                 raise Conflict(f"member {member.id} has adopted problem {problem.id} already")
             project = session.create(Project, id_for(member.hub_id, data.get("id"), "prj"))

@@ -152,7 +152,8 @@ class Member(Aggregate):
     def assign_role_to(self, person: Person, role: str, represents: str | None = None) -> None:
         """A role for one of the hub's people (an erased person takes none)."""
         if person.hub_id != self.hub_id or person.erased:
-            raise NotFound(f"no person {person.id} in this hub")
+            # The words of a missing person: another county's tell nothing of it.
+            raise NotFound(f"no person {person.id}")
         self.assign_role(person.id, role, represents)
 
     @_notes_prework

@@ -105,7 +105,8 @@ class Membership(KernelEntrypoints):
     def assign_role(self, member_id: str, payload: dict) -> dict:
         data = load(schemas.RoleAssignment, payload)
         return self.commands.on(Member, member_id, lambda member, session: member.assign_role_to(
-            session.load(Person, data["person_id"]), data["role"], data.get("represents")),
+            session.load_named(Person, data["person_id"], member.hub_id), data["role"],
+            data.get("represents")),
             view(schemas.Member))
 
     @rpc

@@ -253,3 +253,44 @@ def test_another_countys_objects_and_missing_ones_answer_alike_on_every_route(pl
             answers.append((status, json.dumps(answer).replace(object_id, "<id>")))
         assert answers[0] == answers[1], (method, path, answers)
         assert answers[0][0] == 404, (method, path, answers)
+
+
+def test_ids_in_a_body_tell_nothing_of_another_countys_objects(platform, counties):
+    """A body that names another county's object (a person to give a role, a problem to
+    adopt) gets the answer a missing one gets, word for word but for the id: whether its id
+    is in that county's namespace (refused before anything is looked up) or the server's."""
+    from tests.integration.test_cycles_http import known_to_cycles, problem
+    client, north, south = platform["client"], counties["north"], counties["south"]
+    own = client.ok("POST", "/v1/hubs/north/members", {"name": "Gold Hill", **MEMBER},
+                    token=north)
+    known_to_cycles(client, "north", own["id"])
+    named = client.ok("POST", "/v1/hubs/south/people", {"id": "south.bea", "name": "Bea"},
+                      token=south)
+    unnamed = client.ok("POST", "/v1/hubs/south/people", {"name": "Cy"}, token=south)
+    known_to_cycles(client, "south")
+    theirs = problem(client, south, "Attendance", "Too many miss school", hub="south")
+    client.ok("POST", f"/v1/problems/{theirs['id']}/ratification", {}, token=south)
+    chosen = client.ok("POST", "/v1/hubs/south/problems", {
+        "id": "south.reading", "title": "Reading", "statement": "Too few read by spring",
+        "supporting_data": [{"source": "DIBELS", "finding": "below benchmark"}],
+        "selection_criteria": ["shared"]}, token=south)
+    client.ok("POST", f"/v1/problems/{chosen['id']}/ratification", {}, token=south)
+    cases = [  # (path, body with {id}, another county's id, a missing one)
+        (f"/v1/members/{own['id']}/roles", {"person_id": "{id}", "role": "driver"},
+         named["id"], "south.nobody"),
+        (f"/v1/members/{own['id']}/roles", {"person_id": "{id}", "role": "driver"},
+         unnamed["id"], "per-000000000000"),
+        (f"/v1/members/{own['id']}/projects", {"problem_id": "{id}"}, theirs["id"],
+         "pop-000000000000"),
+        (f"/v1/members/{own['id']}/projects", {"problem_id": "{id}"}, chosen["id"],
+         "south.no-problem"),
+    ]
+    for path, body, theirs_id, missing in cases:
+        answers = []
+        for object_id in (theirs_id, missing):
+            sent = json.loads(json.dumps(body).replace("{id}", object_id))
+            status, _, answer = client.request("POST", path, sent, token=north)
+            answer.pop("request_id")
+            answers.append((status, json.dumps(answer).replace(object_id, "<id>")))
+        assert answers[0] == answers[1], (path, answers)
+        assert answers[0][0] == 404, (path, answers)

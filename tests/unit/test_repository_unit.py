@@ -23,8 +23,9 @@ class Store:
         self.snapshots: dict[str, Snapshot] = {}
         self.appends: list[tuple] = []
 
-    def read_stream(self, stream_id, after_version=0, cur=None):
-        return [e for e in self.streams.get(stream_id, []) if e.version > after_version]
+    def read_stream(self, stream_id, after_version=0, cur=None, up_to=None):
+        return [e for e in self.streams.get(stream_id, []) if e.version > after_version
+                and (up_to is None or e.version <= up_to)]
 
     def read_streams(self, ids, cur=None):
         return {i: self.streams[i] for i in ids if i in self.streams}

@@ -28,9 +28,9 @@ def decoded(value):
 class ReadBack(Store):
     """The store double, reading back as a database does: new string objects every time."""
 
-    def read_stream(self, stream_id, after_version=0, cur=None):
+    def read_stream(self, stream_id, after_version=0, cur=None, up_to=None):
         return [dataclasses.replace(e, stream_type=decoded(e.stream_type), type=decoded(e.type))
-                for e in super().read_stream(stream_id, after_version, cur)]
+                for e in super().read_stream(stream_id, after_version, cur, up_to)]
 
     def read_streams(self, ids, cur=None):
         return {i: [dataclasses.replace(e, stream_type=decoded(e.stream_type)) for e in events]
