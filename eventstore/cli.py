@@ -105,14 +105,14 @@ def cmd_projections(args) -> int:
 
 
 def cmd_catch_up(args) -> int:
-    from nameko.standalone.rpc import ClusterRpcProxy
-
-    from .identity import CONTEXT_KEY, Identity
+    from .identity import Identity
+    from .rpc import signed_rpc
     settings = _settings(args)
-    # An operator at the console, signed with the identity secret the services share.
+    # An operator at the console, signed with the identity secret the services share; the
+    # answer comes to a queue the service's broker user may read.
     operator = Identity(sub="operator:cli", role="operator")
-    with ClusterRpcProxy({"AMQP_URI": settings.amqp_uri}, timeout=args.timeout,
-                         context_data={CONTEXT_KEY: operator.to_header()}) as rpc:
+    with signed_rpc(settings.amqp_uri, operator, f"{args.service}-cli",
+                    timeout=args.timeout) as rpc:
         result = getattr(rpc, args.service).catch_up(args.source)
     print(json.dumps(result))
     return 0

@@ -378,7 +378,7 @@ def _kept(response: Any, result: Any, session: Session,
         return response
     if summary is not None:
         return summary(response)
-    written = session._written.get(getattr(result, "id", None))
+    written = session._written.get(result.id) if isinstance(result, Aggregate) else None
     if isinstance(result, Aggregate) and written is not None:
         kind = type(result)
         return {REFERENCE: {"aggregate": f"{kind.__module__}:{kind.__qualname__}",

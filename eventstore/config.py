@@ -1,14 +1,27 @@
 """The one config loader: every process reads its settings from the environment here.
 
-Defaults are for a developer's machine (``make up``); deployments set the variables.
+Defaults are for a developer's machine (``make up``), and only there (development mode):
+deployments set every credential, and a process outside development mode that would fall back
+to a default credential refuses to start (``check_credentials``). Signing secrets have no
+default at all: ``make up`` generates its own into ``.run/secrets.env`` (``LOCAL_SECRETS``,
+git-ignored, reused), which development mode reads when a variable is unset.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 DEV_DB_PASSWORD = "consortium-dev"
+DEV_AMQP_URI = "pyamqp://guest:guest@localhost:5672/"
+# Secrets `make up` generated on this machine (KEY=value lines); development mode only.
+LOCAL_SECRETS = Path(__file__).resolve().parent.parent / ".run" / "secrets.env"
+# Signing secrets that were once in this repository: public, so never accepted anywhere.
+PUBLIC_SECRETS = frozenset({
+    "consortium-development-secret-do-not-use-in-production",
+    "consortium-development-identity-secret-not-for-production",
+})
 
 # Fixed local ports so a developer can find every process; replicas set METRICS_PORT themselves.
 SERVICE_PORTS = {"membership": 8101, "cycles": 8102, "resources": 8103, "scheduling": 8104}
@@ -47,7 +60,11 @@ class Settings:
         upper = service.upper()
         host = _env("CONSORTIUM_PG_HOST", "localhost")
         port = _env("CONSORTIUM_PG_PORT", "5432")
-        password = _env("CONSORTIUM_DB_PASSWORD", DEV_DB_PASSWORD)
+        password = _env("CONSORTIUM_DB_PASSWORD", "")
+        if not password and development_mode():
+            # The password `make up` generated for the service's role (operator tools).
+            password = local_secrets().get(f"CONSORTIUM_DB_PASSWORD_{upper}", "")
+        password = password or DEV_DB_PASSWORD
         default_url = f"postgresql://{service}:{password}@{host}:{port}/consortium_{service}"
         default_metrics = SERVICE_PORTS.get(service, 8199) + METRICS_PORT_OFFSET
         return cls(
@@ -71,24 +88,61 @@ def development_mode() -> bool:
     return _env("CONSORTIUM_DEV_MODE", "") in ("1", "true", "yes")
 
 
-def secret(name: str, development_secret: str) -> str:
-    """A signing secret from the environment; the built-in development one when unset."""
-    return _env(name, development_secret)
+def local_secrets(path: Path | None = None) -> dict[str, str]:
+    """The secrets `make up` generated on this machine (empty if it never ran)."""
+    try:
+        text = (path or LOCAL_SECRETS).read_text()
+    except FileNotFoundError:
+        return {}
+    pairs = (line.split("=", 1) for line in text.splitlines()
+             if "=" in line and not line.lstrip().startswith("#"))
+    return {key.strip(): value.strip() for key, value in pairs}
 
 
-def check_secret(name: str, development_secret: str) -> str | None:
+def secret(name: str) -> str:
+    """A signing secret: the environment's; on a developer's machine, the one `make up`
+    generated when the variable is unset; else empty (``check_secret`` says why)."""
+    value = _env(name, "")
+    if not value and development_mode():
+        value = local_secrets().get(name, "")
+    return value
+
+
+def check_secret(name: str) -> str | None:
     """Why a process must not start with this secret, or None when it may."""
-    value = secret(name, development_secret)
-    if value == development_secret and not development_mode():
-        return (f"{name} is unset (the development secret would be used); set it, or set "
-                "CONSORTIUM_DEV_MODE=1 on a developer's machine")
+    value = secret(name)
+    if not value:
+        return (f"{name} is unset; set it (32+ characters). On a developer's machine "
+                "`make up` generates one into .run/secrets.env, read in development mode "
+                "(CONSORTIUM_DEV_MODE=1)")
+    if value in PUBLIC_SECRETS:
+        return f"{name} is a development secret published in the repository; set your own"
     if len(value) < 32:
         return f"{name} must be at least 32 characters"
     return None
 
 
 def amqp_uri() -> str:
-    return _env("CONSORTIUM_AMQP_URI", "pyamqp://guest:guest@localhost:5672/")
+    """This process's broker URI, as its own broker user (the guest default is for a
+    developer's tools only: ``check_credentials`` refuses it anywhere else)."""
+    return _env("CONSORTIUM_AMQP_URI", DEV_AMQP_URI)
+
+
+def check_credentials(service: str | None = None) -> str | None:
+    """Why a process must not start with its database and broker credentials, or None: outside
+    development mode, a credential that is a default of this repository is refused."""
+    if development_mode():
+        return None
+    if not os.environ.get("CONSORTIUM_AMQP_URI"):
+        return "CONSORTIUM_AMQP_URI is unset: give the process its own broker user"
+    if "guest:guest@" in os.environ["CONSORTIUM_AMQP_URI"]:
+        return "CONSORTIUM_AMQP_URI uses RabbitMQ's default guest user: give the process its own"
+    if service is not None:
+        url = Settings.from_env(service).database_url
+        if f":{DEV_DB_PASSWORD}@" in url:
+            return (f"the {service} database password is the repository's default: set "
+                    f"CONSORTIUM_DB_{service.upper()}_URL or CONSORTIUM_DB_PASSWORD")
+    return None
 
 
 def admin_database_url() -> str:

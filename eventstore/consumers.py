@@ -29,40 +29,56 @@ See docs/decisions/002-consumers-never-lose-events.md.
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import functools
 import json
 import logging
+import math
 import os
+import re
 import time
 from collections.abc import Callable
 from typing import Any
 
 import eventlet
 import kombu
-from kombu import Exchange, Queue
+import psycopg2
+from kombu import Exchange, Queue, binding
 from nameko.events import EventHandler
 from nameko.messaging import Consumer, QueueConsumer
+from nameko.rpc import RpcConsumer
 
 from . import metrics
+from .broker import DEAD_LETTER_EXCHANGE, ensure_exchange
 from .config import Settings
 from .contracts import Published
 from .db import Database
-from .errors import NotFound, PoisonMessage
+from .errors import Conflict, ForgedEvent, NotFound, PoisonMessage
 from .events import RecordedEvent
-from .identity import verify_event
+from .identity import verify_event, verify_page
 
 log = logging.getLogger("eventstore.consumers")
 
-DEAD_LETTER_EXCHANGE = "consortium.dead-letters"
 # Why, and from which queue, a message the service parked itself died.
 REASON_HEADER = "x-consortium-reason"
 QUEUE_HEADER = "x-consortium-queue"
 # A fault tests inject into a real process (tests/integration/test_process.py); unset in use.
 FAILPOINT = os.environ.get("CONSORTIUM_FAILPOINT", "")
+# The database is down (or the connection broke): parking again later may succeed. Any other
+# failure to park a message as received is its content, which no retry changes.
+DATABASE_DOWN = (psycopg2.OperationalError, psycopg2.InterfaceError)
+# The parker's pause before a dead letter it could not park goes back to its queue: doubling
+# from the first, up to the last, so an outage never turns into a hot redelivery loop.
+PARK_RETRY_SECONDS = (0.1, 5.0)
 
 
 def dead_letter_queue(service: str) -> str:
     return f"dead-letters.{service}"
+
+
+def replay_exchange(service: str) -> Exchange:
+    return Exchange(f"{service}.replays", type="direct", durable=True)
 
 
 def declare_dead_letter_route(amqp_uri: str, service: str) -> None:
@@ -90,6 +106,11 @@ class ReliableQueueConsumer(QueueConsumer):
             # A dead letter that is not JSON is still a dead letter: park its text.
             provider.handle_message(_text(message.body), message)
             return
+        if isinstance(provider, RpcConsumer):
+            # A request no one can read has no one to answer either: dropped, and said so.
+            log.warning("an RPC request that is not JSON was dropped: %s", exc)
+            self.ack_message(message)
+            return
         send_to_dead_letters(self.amqp_uri, self.container.service_name, message,
                              f"undecodable: {exc}", provider.queue.name)
         self.ack_message(message)
@@ -114,9 +135,17 @@ class ReliableEventHandler(EventHandler):
         limit = self.delivery_limit or Settings.from_env(service).consumer_delivery_limit
         declare_dead_letter_route(self.container.config["AMQP_URI"], service)
         plain: Queue = self.queue  # type: ignore[has-type]
+        # The source's exchange is the source's: bind to it, never declare it (a declare needs
+        # a permission that would also let this service delete it; eventstore.broker).
+        ensure_exchange(self.container.config["AMQP_URI"], plain.exchange.name)
+        source = Exchange(plain.exchange.name, type="topic", durable=True, no_declare=True)
         self.queue = Queue(
-            plain.name, exchange=plain.exchange, routing_key=self.event_type,
-            durable=True, queue_arguments={
+            plain.name, durable=True,
+            # The source's events, and where an operator's replay of a dead letter comes back
+            # in (DeadLetters.replay).
+            bindings=[binding(source, routing_key=self.event_type),
+                      binding(replay_exchange(service), routing_key=plain.name)],
+            queue_arguments={
                 "x-queue-type": "quorum",
                 "x-delivery-limit": limit,
                 "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
@@ -154,6 +183,7 @@ class DeadLetterParker(Consumer):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(queue=None, requeue_on_error=True, **kwargs)
+        self._failures = 0   # parks that failed in a row (the database is down)
 
     def setup(self) -> None:
         service = self.container.service_name
@@ -165,9 +195,26 @@ class DeadLetterParker(Consumer):
 
     def handle_message(self, body, message):
         # The worker needs the headers (x-death says where and why the message died).
+        headers = message.headers if isinstance(message.headers, dict) else {}
         handle_result = functools.partial(self.handle_result, message)
-        self.container.spawn_worker(self, (body, dict(message.headers or {})), {},
+        self.container.spawn_worker(self, (body, dict(headers)), {},
                                     context_data={}, handle_result=handle_result)
+
+    def handle_message_processed(self, message, result=None, exc_info=None):
+        # ``DeadLetters.park`` parks whatever it is given (a minimal record when the message
+        # cannot be stored as received), so a failure here is the database: the message goes
+        # back to the queue after a pause that grows while the failures go on.
+        if exc_info is None:
+            self._failures = 0
+        else:
+            self._failures += 1
+            first, most = PARK_RETRY_SECONDS
+            pause = min(first * 2 ** (self._failures - 1), most)
+            metrics.CONSUMER_HANDLED.labels(self.method_name, "failed").inc()
+            log.warning("could not park a dead letter now (%s: %s); it goes back to the queue "
+                        "in %.1fs", type(exc_info[1]).__name__, exc_info[1], pause)
+            eventlet.sleep(pause)
+        super().handle_message_processed(message, result, exc_info)
 
 
 def consumes(contract: type[Published], *, delivery_limit: int | None = None) -> Callable:
@@ -214,7 +261,51 @@ def consumer_queue(service: str, source: str, event_type: str, method: str) -> s
 
 
 def _text(body: Any) -> str:
-    return body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    return body.decode("utf-8", "backslashreplace") if isinstance(body, bytes) else str(body)
+
+
+def _storable(text: str) -> str:
+    """``text`` as PostgreSQL can store it: a NUL character or a lone surrogate escaped
+    (``\\x00``, ``\\udc80``), as bytes that are not UTF-8 are by ``_text``."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def _header_text(value: Any, limit: int = 1000) -> str:
+    """A header's value as storable text, whatever its type ("" for none)."""
+    if value is None:
+        return ""
+    if isinstance(value, (str, bytes)):
+        return _storable(_text(value))[:limit]
+    return _storable(repr(value))[:limit]
+
+
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    """A header's value (any AMQP table value: text, bytes, numbers, decimals, timestamps,
+    tables, arrays) as JSON that jsonb takes: no NaN, no NUL, no lone surrogate."""
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, (str, bytes)):
+        return _storable(_text(value))
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return value.isoformat()
+    if depth < 20 and isinstance(value, dict):
+        return {_header_text(k, 200): _jsonable(v, depth + 1) for k, v in value.items()}
+    if depth < 20 and isinstance(value, (list, tuple)):
+        return [_jsonable(v, depth + 1) for v in value]
+    return _header_text(value, 10_000)
+
+
+def _first_death(headers: dict[Any, Any]) -> dict[Any, Any]:
+    """The latest entry of RabbitMQ's ``x-death`` header ({} when it is missing or is not the
+    list of tables RabbitMQ writes: anyone may publish to the dead-letter exchange)."""
+    deaths = headers.get("x-death")
+    if isinstance(deaths, list):
+        deaths = deaths[0] if deaths else None
+    return deaths if isinstance(deaths, dict) else {}
 
 
 def consumer_methods(service_cls: type) -> list[tuple[type[Published], Callable]]:
@@ -235,26 +326,57 @@ class DeadLetters:
         self.amqp_uri = amqp_uri
         self.service = service
 
-    def park(self, body: Any, headers: dict[str, Any]) -> int:
-        deaths = headers.get("x-death") or [{}]
-        death = deaths[0]
+    def park(self, body: Any, headers: Any) -> int:
+        """Store a dead letter, whatever it holds: anyone who may publish to the dead-letter
+        exchange can send anything. Text PostgreSQL cannot store is escaped; a message that
+        still cannot be stored as received is parked as a minimal record that says why.
+        Raises only when the database is down (the parker tries again later)."""
+        try:
+            row = self._letter(body, headers if isinstance(headers, dict) else {})
+            return self._insert(*row)
+        except DATABASE_DOWN:
+            raise
+        except Exception as exc:  # noqa: BLE001 - whatever it is, no retry would change it
+            try:
+                text = ascii(body)
+            except Exception:  # noqa: BLE001 - a body even repr cannot show
+                text = f"<a body of type {type(body).__name__}>"
+            reason = _storable(f"could not be parked as received: {type(exc).__name__}: {exc}")
+            return self._insert("", "", "", text, "{}", reason[:1000], None)
+
+    def _letter(self, body: Any, headers: dict[Any, Any]) -> tuple[Any, ...]:
+        """(queue, exchange, routing key, body, headers, reason, event id) to store."""
+        death = _first_death(headers)
         # Parked by the service itself (a poison message): the reason is its own.
-        queue = headers.get(QUEUE_HEADER) or death.get("queue", "")
-        reason = headers.get(REASON_HEADER) or death.get("reason", "unknown")
-        routing_keys = death.get("routing-keys") or [""]
+        queue = headers.get(QUEUE_HEADER) or death.get("queue")
+        reason = headers.get(REASON_HEADER) or death.get("reason") or "unknown"
+        routing_keys = death.get("routing-keys")
+        routing_key = (routing_keys[0] if isinstance(routing_keys, list) and routing_keys
+                       else routing_keys)
         event_id = body.get("event_id") if isinstance(body, dict) else None
-        kept = {k: v for k, v in headers.items() if not k.startswith("x-")}
-        text = json.dumps(body) if isinstance(body, (dict, list)) else _text(body)
+        kept = {k: v for k, v in headers.items()
+                if not (isinstance(k, str) and k.startswith("x-"))}
+        text = json.dumps(body) if isinstance(body, (dict, list)) else _storable(_text(body))
+        try:
+            kept_json = json.dumps(_jsonable(kept), allow_nan=False)
+        except (TypeError, ValueError, RecursionError):
+            kept_json = json.dumps({"repr": _header_text(kept, 10_000)})
+        return (_header_text(queue), _header_text(death.get("exchange")),
+                _header_text(routing_key), text, kept_json, _header_text(reason),
+                None if event_id is None else _header_text(event_id, 200))
+
+    def _insert(self, queue: str, exchange: str, routing_key: str, body: str, headers: str,
+                reason: str, event_id: str | None) -> int:
         with self.db.transaction() as tx:
             tx.execute(
                 """INSERT INTO dead_letters (queue, exchange, routing_key, body, headers, reason,
                                              event_id)
                    VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-                (queue, death.get("exchange", ""), routing_keys[0], text.replace("\x00", ""),
-                 json.dumps(kept, default=str), str(reason), event_id))
+                (queue, exchange, routing_key, body, headers, reason, event_id))
             letter_id = tx.fetchone()[0]
         metrics.DEAD_LETTERS_PARKED.labels(self.service).inc()
-        log.warning("parked dead letter %s from %s (event %s)", letter_id, queue, event_id)
+        log.warning("parked dead letter %s from %s (event %s): %s", letter_id, queue, event_id,
+                    reason)
         return letter_id
 
     def park_unhandled(self, queue: str, body: dict[str, Any], reason: str) -> None:
@@ -297,12 +419,17 @@ class DeadLetters:
             if row is None:
                 raise NotFound(f"no dead letter {letter_id}")
             queue, body, headers = row
+            if not re.fullmatch(rf"evt-.+--{re.escape(self.service)}\.\w+", queue):
+                raise Conflict(f"dead letter {letter_id} died in {queue!r}, no consumer "
+                               f"queue of {self.service}: it cannot be replayed there")
+            # Through the service's own replay exchange, where each of its consumer queues is
+            # bound by name: never the default exchange, which reaches any queue at all.
             with kombu.Connection(self.amqp_uri,
                                   transport_options={"confirm_publish": True}) as conn:
                 kombu.Producer(conn.channel()).publish(
-                    body.encode(), exchange="", routing_key=queue, headers=headers,
-                    content_type="application/json", content_encoding="utf-8",
-                    delivery_mode=2)
+                    body.encode(), exchange=replay_exchange(self.service), routing_key=queue,
+                    headers=headers, content_type="application/json",
+                    content_encoding="utf-8", delivery_mode=2)
             tx.execute("""UPDATE dead_letters SET replayed_at = now(), replays = replays + 1
                           WHERE id = %s""", (letter_id,))
         metrics.DEAD_LETTERS_REPLAYED.labels(self.service).inc()
@@ -316,29 +443,45 @@ def catch_up(service_cls: type, service: Any, source: str,
     """Feed ``source``'s log after ``start`` (from the beginning by default) through this
     service's consumers of it, once per event; ``next`` in the answer is where it stopped.
 
-    Events the inbox shows handled are skipped with one query per page. ``advance(cursor)``
-    is told after every page (the kernel keeps its checkpoint there). With ``park``, an event a
-    consumer cannot handle is parked as a dead letter (``park(queue, body, reason)``) and the
-    catch-up goes on; without it, the failure stops the catch-up.
+    Every page must be signed by the source for this very request (``verify_page``), follow
+    the cursor it was asked for, and hold only events the source signed; a page that does not
+    stops the catch-up (``ForgedEvent``) before anything of it is handled, so the checkpoint
+    stays where it was and the next catch-up asks again. An event of a type no consumer here
+    handles is skipped. Events the inbox shows handled are skipped with one query per page.
+    ``advance(cursor)`` is told after every page (the kernel keeps its checkpoint there). With
+    ``park``, an event a consumer cannot handle is parked as a dead letter (``park(queue, body,
+    reason)``) and the catch-up goes on; without it, the failure stops the catch-up.
     """
     handlers = {contract.type: (contract, fn) for contract, fn in consumer_methods(service_cls)
                 if contract.source == source}
-    cursor = list(start or [0, 0])
-    counts: dict[str, Any] = {"read": 0, "applied": 0, "duplicates": 0, "parked": 0}
+    types = sorted(handlers)
+    cursor = [int(c) for c in (start or [0, 0])]
+    counts: dict[str, Any] = {"read": 0, "applied": 0, "duplicates": 0, "parked": 0,
+                              "skipped": 0}
     started = time.monotonic()
     while True:
-        result = read_page(cursor, page, sorted(handlers))
-        bodies = result["events"]
-        handled = service.kernel.handled([b.get("event_id") for b in bodies
-                                          if isinstance(b, dict)])
+        result = read_page(cursor, page, types)
+        try:
+            verify_page(result, source, cursor, types)
+            bodies, following, more = _page_after(result, cursor, source)
+            for body in bodies:
+                verify_event(body, source)
+        except ForgedEvent as exc:
+            log.warning("catch-up with %s stopped at %s: %s; the checkpoint stays there and "
+                        "the next catch-up asks again", source, cursor, exc)
+            raise
+        handled = service.kernel.handled([b.get("event_id") for b in bodies])
         for body in bodies:
             counts["read"] += 1
-            contract, fn = handlers[body["type"]]
+            spec = handlers.get(str(body.get("type")))
+            if spec is None:   # the source's own event, of a type no consumer here takes
+                counts["skipped"] += 1
+                continue
+            contract, fn = spec
             if (fn.__name__, body.get("event_id")) in handled:
                 counts["duplicates"] += 1
                 continue
             try:
-                verify_event(body, source)
                 applied = handle_event(service, fn, contract, RecordedEvent.from_message(body))
             except Exception as exc:
                 if park is None:
@@ -350,13 +493,45 @@ def catch_up(service_cls: type, service: Any, source: str,
                 continue
             counts["applied" if applied else "duplicates"] += 1
         metrics.CATCH_UP_EVENTS.labels(source).inc(len(bodies))
-        cursor = result["next"]
+        cursor = following
         if advance is not None:
             advance(cursor)
-        if not result["more"]:
+        if not more:
             break
     metrics.CATCH_UPS.labels(source).inc()
     if counts["read"]:
         log.info("caught up with %s in %.1fs: %s", source, time.monotonic() - started, counts)
     counts["next"] = cursor
     return counts
+
+
+def _cursor(value: Any) -> tuple[int, int] | None:
+    if (isinstance(value, (list, tuple)) and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        return (value[0], value[1])
+    return None
+
+
+def _page_after(result: dict[str, Any], after: list[int],
+                source: str) -> tuple[list[dict[str, Any]], list[int], bool]:
+    """(events, next, more) of a page of ``source``'s log asked for after the cursor ``after``,
+    when they follow it: every event after ``after``, in log order, up to ``next``; ``next``
+    not behind ``after``, and past it when the page has events or says more follow (else a
+    catch-up would skip events, or ask for the same page for ever)."""
+    bodies, following, more = result.get("events"), _cursor(result.get("next")), \
+        result.get("more")
+    start = (after[0], after[1])
+    if not isinstance(bodies, list) or following is None or not isinstance(more, bool):
+        raise ForgedEvent(f"a page of {source}'s log that is not one")
+    if following < start or (following == start and (bodies or more)):
+        raise ForgedEvent(f"a page of {source}'s log whose next {list(following)} does not "
+                          f"follow {list(start)}")
+    previous = start
+    for body in bodies:
+        at = (_cursor([body.get("tx_id"), body.get("position")]) if isinstance(body, dict)
+              else None)
+        if at is None or not previous < at <= following:
+            raise ForgedEvent(f"a page of {source}'s log after {list(start)} with an event "
+                              f"out of place")
+        previous = at
+    return bodies, list(following), more

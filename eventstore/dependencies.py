@@ -40,17 +40,17 @@ import kombu.exceptions
 import psycopg2
 import psycopg2.errors
 from nameko.extensions import DependencyProvider
-from nameko.rpc import Rpc
-from nameko.standalone.rpc import ClusterRpcProxy
+from nameko.rpc import Rpc, RpcConsumer
 
 from . import metrics
 from .aggregate import Aggregate
 from .commands import Session, UnitOfWork
-from .config import Settings
+from .config import Settings, check_credentials
 from .consumers import (
     DeadLetterParker,
     DeadLetters,
     ReliableEventHandler,
+    ReliableQueueConsumer,
     catch_up,
     consumer_methods,
 )
@@ -58,7 +58,6 @@ from .db import Database
 from .errors import ERRORS, ValidationError, rebuild
 from .events import RecordedEvent, Upcasters, upcasters_of
 from .identity import (
-    CONTEXT_KEY,
     Access,
     Identity,
     check_identity_secret,
@@ -70,6 +69,7 @@ from .migrate import migrate
 from .projections import Projection, ProjectionRunner
 from .readmodel import ReadModel
 from .relay import Redactor, Relay
+from .rpc import RPC_MESSAGE, RPC_REPLY_TO, SignedClusterRpcProxy, caller_of, signed_rpc
 from .store import EventStore
 
 A = TypeVar("A", bound=Aggregate)
@@ -88,22 +88,54 @@ def register_remote_errors() -> None:
 register_remote_errors()
 
 
-# The id of the RPC message a worker serves (its AMQP correlation id): the same when RabbitMQ
-# delivers the message again, as it does when the answer's acknowledgement was lost.
-RPC_MESSAGE = "rpc_message"
 BROKER_FAULTS = (OSError, amqp.exceptions.AMQPError, kombu.exceptions.KombuError)
 
 
-class ReliableRpc(Rpc):
-    """nameko's RPC entrypoint, hardened for a broker that goes away: an answer that cannot
-    be sent is logged and dropped (the caller times out: 503) instead of killing the service's
-    container, and the message's id travels with the worker so that a command delivered again
-    (its acknowledgement lost with the connection) answers as the first time instead of being
-    applied twice (``CommandRunner``)."""
+class ReliableRpcConsumer(RpcConsumer):
+    """nameko's consumer of a service's RPC queue, except that no message can kill the
+    service: nameko answers every request, even one for a method that does not exist, and a
+    request with no answer queue or id (which any broker user may publish) made that answer
+    raise in the consumer and stop the whole container, and the message, requeued, stopped
+    the next one too. Such a request is dropped (no one waits for its answer), a body that is
+    not JSON too, and an answer that cannot be sent is logged."""
+
+    queue_consumer = ReliableQueueConsumer()
 
     def handle_message(self, body, message):
+        properties = message.properties
+        if not properties.get("reply_to") or not properties.get("correlation_id"):
+            log.warning("an RPC request to %s with no answer queue or id was dropped",
+                        message.delivery_info.get("routing_key"))
+            self.queue_consumer.ack_message(message)
+            return
+        super().handle_message(body, message)
+
+    def handle_result(self, message, result, exc_info):
+        try:
+            return super().handle_result(message, result, exc_info)
+        except BROKER_FAULTS as fault:
+            log.warning("an answer could not be sent (%s: %s); the caller will time out",
+                        type(fault).__name__, fault)
+            return result, exc_info
+
+
+class ReliableRpc(Rpc):
+    """nameko's RPC entrypoint, hardened for a broker that goes away and for messages no one
+    should send (``ReliableRpcConsumer``): an answer that cannot be sent is logged and dropped
+    (the caller times out: 503) instead of killing the service's container, and the message's
+    id travels with the worker so that a command delivered again (its acknowledgement lost
+    with the connection) answers as the first time instead of being applied twice
+    (``CommandRunner``)."""
+
+    rpc_consumer = ReliableRpcConsumer()
+
+    def handle_message(self, body, message):
+        # The message's id (its AMQP correlation id: the same when RabbitMQ delivers it again,
+        # as it does when the answer's acknowledgement was lost) and its reply queue, from the
+        # message's properties, over any header of those names a client sent.
         message.headers = {**(message.headers or {}),
-                           f"nameko.{RPC_MESSAGE}": message.properties.get("correlation_id")}
+                           f"nameko.{RPC_MESSAGE}": message.properties.get("correlation_id"),
+                           f"nameko.{RPC_REPLY_TO}": message.properties.get("reply_to")}
         super().handle_message(body, message)
 
     def handle_result(self, message, worker_ctx, result, exc_info):
@@ -145,7 +177,7 @@ class Kernel(DependencyProvider):
     # -- lifecycle ---------------------------------------------------------------------------
 
     def setup(self) -> None:
-        reason = check_identity_secret()
+        reason = check_identity_secret() or check_credentials(self.container.service_name)
         if reason:
             log.critical("%s refuses to start: %s", self.container.service_name, reason)
             logging.shutdown()
@@ -269,17 +301,17 @@ class Kernel(DependencyProvider):
     def get_dependency(self, worker_ctx) -> Kernel:
         return self
 
-    def rpc_to_services(self, timeout: float) -> ClusterRpcProxy:
-        """A client of other services' RPC, calling as this service (a signed identity that
-        the kernel's RPC methods ask for)."""
-        identity = Identity.service(self.container.service_name)
-        return ClusterRpcProxy({"AMQP_URI": self.settings.amqp_uri}, timeout=timeout,
-                               context_data={CONTEXT_KEY: identity.to_header()})
+    def rpc_to_services(self, timeout: float) -> SignedClusterRpcProxy:
+        """A client of other services' kernel RPC methods (catch-up), calling as this service:
+        an identity that opens those methods and no hub's objects, signed per message."""
+        service = self.container.service_name
+        return signed_rpc(self.settings.amqp_uri, Identity.service(service),
+                          f"{service}-catch-up", timeout=timeout)
 
     def handle(self, consumer: str, source: str, event: RecordedEvent,
                work: Callable[[Session], Any]) -> bool:
         """Handle another service's event once (see eventstore.consumers)."""
-        caller = Identity.service(self.container.service_name)
+        caller = Identity.system(self.container.service_name)
         return self.work.handle(consumer, source, event, caller, work)
 
     @contextmanager
@@ -354,7 +386,7 @@ class Caller(DependencyProvider):
     """
 
     def get_dependency(self, worker_ctx) -> Callable[[], Identity]:
-        return lambda: Identity.from_header(worker_ctx.data.get(CONTEXT_KEY))
+        return lambda: caller_of(worker_ctx)
 
 
 # What the gateway passes with a command besides the caller (nameko carries context data to
@@ -414,7 +446,7 @@ class CommandRunner:
              view: Callable[[Any, Session], Any] | None,
              summary: Callable[[Any], Any] | None = None) -> Any:
         ctx = self.worker_ctx
-        caller = Identity.from_header(ctx.data.get(CONTEXT_KEY))
+        caller = caller_of(ctx)
         key = ctx.data.get(IDEMPOTENCY_KEY)
         if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 200):
             raise ValidationError("Idempotency-Key must be 1 to 200 characters",
@@ -500,7 +532,7 @@ class _LazyCaller:
 
     def __getattr__(self, name: str) -> Any:
         if self._identity is None:
-            self._identity = Identity.from_header(self._ctx.data.get(CONTEXT_KEY))
+            self._identity = caller_of(self._ctx)
         return getattr(self._identity, name)
 
 
@@ -536,19 +568,22 @@ class KernelEntrypoints:
     def read_events(self, after: list[int], limit: int = 500,
                     types: list[str] | None = None) -> dict[str, Any]:
         """A page of this service's log after the cursor ``after`` (catch-up, feeds): every
-        hub's events, so only for the platform itself."""
+        hub's events, so only for the platform itself. The answer is signed for this request
+        (``verify_page``): a catch-up keeps its ``next`` as its checkpoint."""
+        from .identity import signed_page
         self.caller().require_platform()
         limit = max(1, min(int(limit), 5000))
         store = self.kernel.store
-        batch = store.read_all((int(after[0]), int(after[1])), limit)
+        start = [int(after[0]), int(after[1])]
+        batch = store.read_all((start[0], start[1]), limit)
         wanted = set(types) if types else None
         service = self.kernel.container.service_name
-        return {
+        return signed_page(service, start, types, {
             "events": [signed_event(e.to_message(service)) for e in batch
                        if wanted is None or e.type in wanted],
-            "next": list(batch[-1].cursor) if batch else [int(after[0]), int(after[1])],
+            "next": list(batch[-1].cursor) if batch else start,
             "more": len(batch) == limit,
-        }
+        })
 
     @rpc
     def catch_up(self, source: str) -> dict[str, int]:

@@ -2,8 +2,11 @@
 call context, and checked again by every service (DESIGN.md §5).
 
 The header is signed (HMAC-SHA256 with ``CONSORTIUM_IDENTITY_SECRET``, shared by the gateway,
-the services and operator tools): a client that may publish on the broker's RPC exchange still
-cannot make itself an admin (docs/decisions/004-tenancy-and-identity.md).
+the services and operator tools) for one RPC message: the method it calls, the message's
+correlation id and reply queue, a digest of its arguments, and a minute's life. A header copied
+off the broker is good for nothing but that very message, which the service answers once, to
+the queue that asked (docs/decisions/004-tenancy-and-identity.md). A service's own identity
+(catch-up) opens the kernel's RPC methods and no hub's objects.
 """
 
 from __future__ import annotations
@@ -27,21 +30,22 @@ SERVICE_ROLE = "service"
 SPANNING_ROLES = ("admin", SERVICE_ROLE)
 # Who may read a service's raw log and its dead letters (the kernel's own RPC methods).
 PLATFORM_ROLES = ("admin", "operator", SERVICE_ROLE)
-# How long a signed identity is good for: at most the token's own life, and a short while, so a
-# header captured on the broker soon opens nothing. Services sign their own for longer work.
-IDENTITY_SECONDS = 300
-SERVICE_IDENTITY_SECONDS = 3600
+# How long a signed call is accepted after it was signed: the wait in the service's queue
+# (at most the caller's timeout) and clock skew between hosts, and no longer.
+CALL_SECONDS = 60
 CONTEXT_KEY = "identity"  # travels as the AMQP header nameko.identity
 IDENTITY_SECRET = "CONSORTIUM_IDENTITY_SECRET"
-DEV_IDENTITY_SECRET = "consortium-development-identity-secret-not-for-production"
 
 
 def identity_secret() -> str:
-    return secret(IDENTITY_SECRET, DEV_IDENTITY_SECRET)
+    value = secret(IDENTITY_SECRET)
+    if not value:
+        raise Unauthorized(check_secret(IDENTITY_SECRET) or "no identity secret")
+    return value
 
 
 def check_identity_secret() -> str | None:
-    return check_secret(IDENTITY_SECRET, DEV_IDENTITY_SECRET)
+    return check_secret(IDENTITY_SECRET)
 
 
 def _signature(body: str) -> str:
@@ -77,8 +81,75 @@ def verify_event(body: Any, source: str) -> None:
         raise ForgedEvent(f"not an event of {source}")
     signature = body.get("signature")
     expected = hmac.new(_event_key(source), _canonical(body), hashlib.sha256).hexdigest()
-    if not isinstance(signature, str) or not hmac.compare_digest(signature, expected):
+    # compare_digest raises TypeError on non-ASCII text: anything but a hex digest is forged.
+    if not (isinstance(signature, str) and _is_digest(signature)
+            and hmac.compare_digest(signature, expected)):
         raise ForgedEvent(f"an event that {source} did not sign")
+
+
+def _is_digest(signature: Any) -> bool:
+    return (isinstance(signature, str) and len(signature) == 64
+            and all(c in "0123456789abcdef" for c in signature))
+
+
+# A page of a service's log (its read_events answer) is signed too, with the same key and a
+# prefix no event's canonical form starts with: the request it answers (the cursor ``after``
+# and the event types asked for), the cursor ``next`` a catch-up keeps as its checkpoint, and
+# the events' own signatures, so a forged answer can neither move that checkpoint past events
+# nor leave any out.
+
+def _page_canonical(page: dict, after: Any, types: Any) -> bytes:
+    events = page.get("events")
+    answer = {
+        "after": [int(after[0]), int(after[1])],
+        "types": sorted({str(t) for t in types}) if types else [],
+        "next": page.get("next"), "more": page.get("more"),
+        "events": [e.get("signature") if isinstance(e, dict) else None
+                   for e in (events if isinstance(events, list) else [])],
+    }
+    return b"read_events\n" + json.dumps(answer, sort_keys=True, separators=(",", ":")).encode()
+
+
+def signed_page(source: str, after: Any, types: Any, page: dict) -> dict:
+    """``source``'s answer ``page`` to ``read_events(after, types=types)``, signed."""
+    signature = hmac.new(_event_key(source), _page_canonical(page, after, types),
+                         hashlib.sha256).hexdigest()
+    return {**page, "signature": signature}
+
+
+def verify_page(page: Any, source: str, after: Any, types: Any) -> None:
+    """Refuse an answer to ``read_events(after, types=types)`` that ``source`` did not sign."""
+    if not isinstance(page, dict) or not _is_digest(page.get("signature")):
+        raise ForgedEvent(f"a page of the log that {source} did not sign")
+    try:
+        expected = hmac.new(_event_key(source), _page_canonical(page, after, types),
+                            hashlib.sha256).hexdigest()
+    except (TypeError, ValueError):
+        raise ForgedEvent(f"a page of the log that {source} did not sign") from None
+    if not hmac.compare_digest(page["signature"], expected):
+        raise ForgedEvent(f"a page of the log that {source} did not sign, or not for the "
+                          f"cursor {list(after)}")
+
+
+@dataclass(frozen=True)
+class Call:
+    """The one RPC message a signed identity is good for."""
+
+    method: str           # "membership.get_person": the service and the method called
+    correlation_id: str   # the message's own id
+    reply_to: str         # where its answer goes
+    arguments: str        # call_digest of its arguments
+
+    def as_dict(self) -> dict[str, str]:
+        return {"method": self.method, "correlation_id": self.correlation_id,
+                "reply_to": self.reply_to, "arguments": self.arguments}
+
+
+def call_digest(args: Any, kwargs: Any) -> str:
+    """A digest of a call's arguments as the service receives them: decoded JSON."""
+    decoded = json.loads(json.dumps([list(args), dict(kwargs)], default=str))
+    canonical = json.dumps(decoded, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -94,8 +165,14 @@ class Identity:
 
     @classmethod
     def service(cls, name: str) -> Identity:
-        return cls(sub=f"service:{name}", role=SERVICE_ROLE, hubs=("*",),
-                   expires=time.time() + SERVICE_IDENTITY_SECONDS)
+        """A service calling another's kernel RPC methods (catch-up): no hub's objects."""
+        return cls(sub=f"service:{name}", role=SERVICE_ROLE)
+
+    @classmethod
+    def system(cls, name: str) -> Identity:
+        """A service deciding on its own account inside its process (a consumer, a
+        projection): every hub, and never signed onto a message."""
+        return cls(sub=f"service:{name}", role=SERVICE_ROLE, hubs=("*",))
 
     @property
     def all_hubs(self) -> bool:
@@ -143,21 +220,41 @@ class Identity:
         if self.role not in PLATFORM_ROLES:
             raise Forbidden(f"role {self.role} may not read the platform's logs")
 
-    def to_header(self) -> str:
-        expires = self.expires if self.expires is not None else time.time() + IDENTITY_SECONDS
+    def claims(self) -> str:
+        """Who the caller is, unsigned: what a worker keeps until a call signs it."""
+        return json.dumps({"sub": self.sub, "role": self.role, "hubs": list(self.hubs),
+                           "member": self.member, "state": self.state,
+                           "exp": self.expires}, sort_keys=True)
+
+    @classmethod
+    def from_claims(cls, claims: str) -> Identity:
+        data = json.loads(claims)
+        return cls(sub=str(data["sub"]), role=data["role"],
+                   hubs=tuple(str(h) for h in data.get("hubs") or ()),
+                   member=data.get("member"), state=data.get("state"),
+                   expires=None if data.get("exp") is None else float(data["exp"]))
+
+    def to_header(self, call: Call) -> str:
+        """The identity signed for one RPC message, for a minute at most."""
+        if self.role == SERVICE_ROLE and "*" in self.hubs:
+            raise ValueError("a service acting for every hub never leaves its process")
+        expires = time.time() + CALL_SECONDS
+        if self.expires is not None:
+            expires = min(expires, self.expires)
         body = json.dumps({"sub": self.sub, "role": self.role, "hubs": list(self.hubs),
                            "member": self.member, "state": self.state,
-                           "exp": round(expires, 3)}, sort_keys=True)
+                           "exp": round(expires, 3), "call": call.as_dict()}, sort_keys=True)
         return json.dumps({"identity": body, "sig": _signature(body)})
 
     @classmethod
-    def from_header(cls, value: str | None) -> Identity:
+    def from_header(cls, value: str | None, call: Call) -> Identity:
+        """The caller of ``call``, if ``value`` is an identity signed for that very call."""
         if not value:
             raise Unauthorized("no caller identity in the call context")
         try:
             signed = json.loads(value)
             body, sig = signed["identity"], signed["sig"]
-            if not (isinstance(body, str) and isinstance(sig, str)):
+            if not (isinstance(body, str) and isinstance(sig, str) and sig.isascii()):
                 raise TypeError
         except (ValueError, KeyError, TypeError):
             raise Unauthorized("malformed caller identity") from None
@@ -169,11 +266,15 @@ class Identity:
                            hubs=tuple(str(h) for h in data.get("hubs") or ()),
                            member=data.get("member"), state=data.get("state"),
                            expires=float(data["exp"]))
+            signed_for = data["call"]
         except (ValueError, KeyError, TypeError):
             raise Unauthorized("malformed caller identity") from None
+        if signed_for != call.as_dict():
+            # Copied from another message: another method, arguments, or answer queue.
+            raise Unauthorized("the caller identity was signed for another call")
         if identity.role not in (*ROLES, SERVICE_ROLE):
             raise Unauthorized(f"unknown role {identity.role!r}")
-        if "*" in identity.hubs and identity.role not in SPANNING_ROLES:
+        if "*" in identity.hubs and identity.role not in ("admin",):
             raise Unauthorized(f"role {identity.role} may not span every hub")
         if identity.expires is not None and identity.expires < time.time():
             raise Unauthorized("the caller identity has expired")

@@ -28,6 +28,7 @@ import kombu
 import psycopg2
 
 from . import metrics
+from .broker import PUBLIC_EXCHANGE
 from .db import Timeouts, connect
 from .events import RecordedEvent
 from .identity import signed_event
@@ -36,7 +37,6 @@ from .store import EventStore
 log = logging.getLogger("eventstore.relay")
 
 CHECKPOINT = "relay"
-PUBLIC_EXCHANGE = "consortium.public"
 
 # Given an event, the de-identified body state agencies may see, or None to keep it in.
 Redactor = Callable[[RecordedEvent], dict[str, Any] | None]

@@ -20,10 +20,11 @@ class Repository(Generic[A]):
         self.aggregate = aggregate
 
     def load(self, id: str, cur: Any = None, up_to: int | None = None) -> A:  # noqa: A002
-        """The aggregate as its stream tells it (``up_to``: as it was at that version). A stream of another type is as unknown as a
-        missing one: a member id where a hub id belongs names no hub. Unknown is the same
-        ``NotFound`` that another hub's object gets from the access check, word for word, so
-        no answer tells a county whether another county's id exists."""
+        """The aggregate as its stream tells it (``up_to``: as it was at that version). A
+        stream of another type is as unknown as a missing one: a member id where a hub id
+        belongs names no hub. Unknown is the same ``NotFound`` that another hub's object gets
+        from the access check, word for word, so no answer tells a county whether another
+        county's id exists."""
         instance = self.aggregate(id)
         kind = self.aggregate.stream_type
         if self.aggregate.snapshot_every:

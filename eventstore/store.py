@@ -41,6 +41,9 @@ from .events import NewEvent, RecordedEvent, Upcasters
 
 Cursor = tuple[int, int]
 START: Cursor = (0, 0)
+# The fingerprint of a key whose request held personal data since erased: equal to no
+# fingerprint (a sha256 in hex), it matches any request under the key.
+ERASED_REQUEST = "erased"
 
 # The cast column must not be named tx_id: ORDER BY tx_id would then sort by the cast, not use
 # the (tx_id, position) index, and every page would scan the whole log.
@@ -296,7 +299,7 @@ class EventStore:
         if row is None:
             return None
         stored, result = row
-        if stored != fingerprint:
+        if stored != fingerprint and stored != ERASED_REQUEST:
             raise IdempotencyKeyReused(
                 "this Idempotency-Key was used for a different request",
                 {"Idempotency-Key": ["already used for a different request"]})
@@ -327,11 +330,14 @@ class EventStore:
     def redact_recorded(self, subject_id: str, fields: dict[str, Any], cur: Any = None) -> int:
         """Overwrite ``fields`` in every recorded answer about ``subject_id`` (an answer whose
         ``id`` it is): erasing a person reaches the answers Idempotency-Keys keep, so a replay
-        of the request that added them answers without their personal data."""
+        of the request that added them answers without their personal data. The key's
+        fingerprint goes too: it was of the request that held the data, and would confirm a
+        guess of it; any request under the key now answers the redacted record."""
         def run(c: Any) -> int:
-            c.execute("""UPDATE idempotency_keys SET result = result || %s::jsonb
+            c.execute("""UPDATE idempotency_keys SET result = result || %s::jsonb,
+                                                     request_hash = %s
                          WHERE jsonb_typeof(result) = 'object' AND result->>'id' = %s""",
-                      (json.dumps(fields), subject_id))
+                      (json.dumps(fields), ERASED_REQUEST, subject_id))
             return c.rowcount
         return self._run(cur, run)
 

@@ -9,27 +9,36 @@ import jwt
 from eventstore import config
 from eventstore.errors import Unauthorized
 from eventstore.identity import (
-    IDENTITY_SECONDS,
     ROLES,
     SPANNING_ROLES,
     Identity,
     check_identity_secret,
 )
 
-DEV_SECRET = "consortium-development-secret-do-not-use-in-production"
+JWT_SECRET = "CONSORTIUM_JWT_SECRET"
+# The longest life a token may ask for (the token CLI's cap; API.md's claims are unchanged).
+MAX_TOKEN_DAYS = 90
 
 
 def secret() -> str:
-    return config.secret("CONSORTIUM_JWT_SECRET", DEV_SECRET)
+    value = config.secret(JWT_SECRET)
+    if not value:
+        raise Unauthorized("the gateway has no token secret")
+    return value
 
 
 def check_secret() -> str | None:
     """Why the gateway must not start with its secrets, or None when it may."""
-    return config.check_secret("CONSORTIUM_JWT_SECRET", DEV_SECRET) or check_identity_secret()
+    return (config.check_secret(JWT_SECRET) or check_identity_secret()
+            or config.check_credentials())
 
 
 def issue(sub: str, role: str, hubs: list[str], member: str | None = None,
           state: str | None = None, ttl_seconds: int = 30 * 24 * 3600) -> str:
+    if not sub:
+        raise ValueError("a token speaks for someone: give its subject")
+    if not 0 < ttl_seconds <= MAX_TOKEN_DAYS * 86400:
+        raise ValueError(f"a token lives at most {MAX_TOKEN_DAYS} days")
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if "*" in hubs and role not in SPANNING_ROLES:
@@ -58,8 +67,9 @@ def authenticate(header: str | None) -> Identity:
     if "*" in hubs and claims["role"] not in SPANNING_ROLES:
         # Only the consortium admin spans every hub; a member or facilitator names its hubs.
         raise Unauthorized(f"a {claims['role']} token may not name every hub (\"*\")")
-    # The identity passed to services lives no longer than the token, and briefly.
-    expires = min(float(claims["exp"]), time.time() + IDENTITY_SECONDS)
+    # The identity passed to services lives no longer than the token (and each call's
+    # signature a minute at most: eventstore.identity.CALL_SECONDS).
+    expires = float(claims["exp"])
     return Identity(sub=str(claims["sub"]), role=claims["role"],
                     hubs=tuple(str(h) for h in hubs), member=claims.get("member"),
                     state=claims.get("state"), expires=expires)

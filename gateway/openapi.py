@@ -42,6 +42,10 @@ def _problem(why: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
 def _statuses(route: Route) -> dict[str, dict[str, Any]]:
     """The refusals a route can answer, beside its success."""
     answers = {
+        "400": _problem("a request the gateway could not read: a body cut short, or broken "
+                        "chunked encoding"),
+        "408": _problem("the request stopped arriving, or arrived slower than the minimum "
+                        "rate; the connection is closed"),
         "401": _problem("no token, or not a valid one"),
         "403": _problem("the caller's role may not use this route"),
         "404": _problem("unknown, or another hub's"),

@@ -6,22 +6,26 @@ adds its table and touches nothing here."""
 from __future__ import annotations
 
 import functools
+import io
 import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from typing import Any
 
 import amqp
 import eventlet
 import kombu.exceptions
+from eventlet import wsgi
+from eventlet.event import Event
+from eventlet.semaphore import Semaphore
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
 from nameko.web.handlers import HttpRequestHandler
-from nameko.web.server import WebServer, WsgiApp
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
@@ -52,6 +56,7 @@ from eventstore.logs import (
     set_request_id,
 )
 from eventstore.routes import JSON, Route, service_routes
+from eventstore.rpc import SignedRpcProxy
 from eventstore.validation import load
 
 from . import auth
@@ -64,6 +69,8 @@ HTTP_REQUESTS = Counter("gateway_http_requests_total", "HTTP requests answered",
                         ["route", "method", "status"])
 HTTP_SECONDS = Histogram("gateway_http_request_duration_seconds", "Time to answer a request",
                          ["route", "method"])
+HTTP_UPLOADS = Gauge("gateway_http_uploads", "Bodies over 1 MB (staff imports) held at once, "
+                     "from their first byte read to their answer")
 MAX_BODY_BYTES = 1_000_000
 RPC_TIMEOUT_SECONDS = float(os.environ.get("CONSORTIUM_RPC_TIMEOUT", "10"))
 # A command must commit this long before the gateway stops waiting for it, so a request
@@ -80,6 +87,38 @@ RETRY_AFTER_SECONDS = 2
 # The broker or a service cannot be reached (a refused connection, a dropped channel, a
 # service that never started): the gateway answers 503, never 500.
 OUTAGES = (OSError, amqp.exceptions.AMQPError, kombu.exceptions.KombuError, UnknownService)
+
+# Reading requests. A request's line, headers and body are read by its connection's own green
+# thread, before a worker is taken, so a slow client holds no worker; nothing waits on a
+# client for ever. The longest the gateway waits for a client's next bytes (every read and
+# write of its socket, an idle keep-alive connection), for a request line and headers in all,
+# and the allowance of a body before its size counts:
+READ_SECONDS = float(os.environ.get("CONSORTIUM_HTTP_READ_SECONDS", "10"))
+# The slowest a body may arrive: n bytes within READ_SECONDS + n / this, else 408. 64 KiB/s
+# (512 kbit/s) takes a 20 MB OneRoster export over a slow rural uplink in about 5 minutes.
+MIN_BYTES_PER_SECOND = float(os.environ.get("CONSORTIUM_HTTP_MIN_BYTES_PER_SECOND", "65536"))
+# Bodies over MAX_BODY_BYTES (staff imports) held at once, from their first byte read to
+# their answer: memory stays bounded (4 x 20 MB). Another is 503 before it is read.
+UPLOAD_SLOTS = int(os.environ.get("CONSORTIUM_HTTP_UPLOADS", "4"))
+# A larger body is read only for a caller whose token and role may use the route: an
+# anonymous client cannot make the gateway buffer more than this per connection.
+ANONYMOUS_BODY_BYTES = 64 * 1024
+# A refused or unused body is read and dropped up to this size, so a client still sending it
+# gets the answer rather than a reset connection; beyond it the connection closes unread.
+DRAIN_BYTES = 64 * MAX_BODY_BYTES
+# The methods HTTP defines (RFC 9110; PATCH, RFC 5789; QUERY, the httpbis draft): one that a
+# path does not take is 405 with Allow. Any other token is 501 before routing and is counted
+# as "other": metric labels hold only values from bounded sets (tests/unit/test_metric_labels).
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
+                           "TRACE", "PATCH", "QUERY"})
+# GET /readyz: how long one answer is kept, and how long a service may take to answer a ping.
+READY_CACHE_SECONDS = 2.0
+READY_PING_SECONDS = 1.0
+# Keys of a request's WSGI environ: a callable that closes the connection after the answer
+# (GatewayProtocol), and whether the request holds an upload slot.
+CLOSE_AFTER_ANSWER = "gateway.close_after_answer"
+UPLOAD_SLOT = "gateway.upload_slot"
+_UPLOADS = Semaphore(UPLOAD_SLOTS)
 
 
 def problem(error: ConsortiumError, request_id: str | None = None,
@@ -102,22 +141,208 @@ def problem(error: ConsortiumError, request_id: str | None = None,
 
 class ProblemsWsgiApp(WsgiApp):
     """nameko's WSGI app, except that what no entrypoint answers (a path no rule matches, a
-    method none takes) is problem+json too, with a request id, and counted."""
+    method none takes, a method HTTP does not define) is problem+json too, with a request id,
+    and counted; that a request's body is read here, in the connection's green thread, before
+    a worker is taken (``_intake``); and that GET /readyz is answered from ``READINESS``."""
 
     def __call__(self, environ, start_response):
+        started = time.perf_counter()
         environ[REQUEST_ID] = request_id_from(environ.get("HTTP_X_REQUEST_ID"))
         set_request_id(environ[REQUEST_ID])   # for this green thread's log lines
         request = Request(environ, shallow=True)
         try:
-            provider, values = self.url_map.bind_to_environ(environ).match()
-            request.path_values = values  # type: ignore[attr-defined]
-            response = provider.handle_request(request)
-        except HTTPException as exc:
-            response = _unrouted(exc, request)
+            response = self._respond(request, started)
         finally:
             set_request_id(None)
+            if environ.pop(UPLOAD_SLOT, False):
+                _UPLOADS.release()
+                HTTP_UPLOADS.dec()
         response.headers["X-Request-ID"] = environ[REQUEST_ID]
         return response(environ, start_response)
+
+    def _respond(self, request: Request, started: float) -> Response:
+        known = request.method in KNOWN_METHODS
+        route = _route_of(request) if known else None
+        try:
+            _intake(request, route)
+            if not known:
+                raise MethodNotImplemented(f"{request.method} is not an HTTP method this API "
+                                           "knows")
+        except ConsortiumError as exc:
+            response = problem(exc, request.environ.get(REQUEST_ID))
+            _count(route.path if route else "unmatched", request.method,
+                   response.status_code, started)
+            return response
+        try:
+            provider, values = self.url_map.bind_to_environ(request.environ).match()
+        except HTTPException as exc:
+            return _unrouted(exc, request)
+        request.path_values = values  # type: ignore[attr-defined]
+        if provider.method_name == "readyz":
+            return READINESS.answer(lambda: provider.handle_request(request))
+        return provider.handle_request(request)
+
+
+def _route_of(request: Request) -> Route | None:
+    try:
+        index, _ = URL_MAP.bind_to_environ(request.environ).match()
+    except HTTPException:
+        return None
+    return ROUTES[int(index)]
+
+
+def _authorized(route: Route, request: Request) -> Identity:
+    identity = auth.authenticate(request.headers.get("Authorization"))
+    if identity.role not in route.roles:
+        raise Forbidden(f"role {identity.role} may not {route.method} {route.path}")
+    return identity
+
+
+def _intake(request: Request, route: Route | None) -> None:
+    """Read the request's body before a worker is taken, within its deadline, and leave it in
+    ``wsgi.input`` for the worker. A body larger than ANONYMOUS_BODY_BYTES is read only for a
+    caller that may use the route; one over the route's limit is 413; one over MAX_BODY_BYTES
+    needs an upload slot (503 unread when none is free). A body that no route reads (a GET's,
+    an unknown path's) is dropped."""
+    environ = request.environ
+    chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked"
+    length = None if chunked else (request.content_length or 0)
+    if length == 0:
+        return
+    if route is None or route.method in ("GET", "DELETE"):
+        _drain(environ, length)
+        return
+    limit = route.max_body or MAX_BODY_BYTES
+    try:
+        if length is None or length > ANONYMOUS_BODY_BYTES:
+            _authorized(route, request)
+        if length is not None and length > limit:
+            raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+    except ConsortiumError:
+        _drain(environ, length)   # the client gets the refusal, not a reset connection
+        raise
+    if limit > MAX_BODY_BYTES and (length is None or length > MAX_BODY_BYTES):
+        if not _UPLOADS.acquire(blocking=False):
+            _close_after_answer(environ)
+            raise ServiceUnavailable("the gateway is taking in as many uploads as it can; "
+                                     "the request was not read")
+        environ[UPLOAD_SLOT] = True
+        HTTP_UPLOADS.inc()
+    raw, size = _read(environ, length, limit)
+    if size > limit:
+        _close_after_answer(environ)
+        raise PayloadTooLarge(f"the body is larger than {limit} bytes")
+    environ["wsgi.input"] = io.BytesIO(raw)
+    environ["CONTENT_LENGTH"] = str(size)
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+
+
+def _drain(environ: dict[str, Any], length: int | None) -> None:
+    """Read and drop a body the gateway will not use, so that a client still sending it gets
+    the answer. A body over DRAIN_BYTES, or one whose client waits for 100 Continue, is not
+    read: the connection closes after the answer."""
+    if environ.get("HTTP_EXPECT", "").lower() == "100-continue" or (length or 0) > DRAIN_BYTES:
+        _close_after_answer(environ)
+        return
+    _, size = _read(environ, length, DRAIN_BYTES, keep=False)
+    if size > DRAIN_BYTES:
+        _close_after_answer(environ)
+
+
+def _read(environ: dict[str, Any], length: int | None, most: int,
+          keep: bool = True) -> tuple[bytes, int]:
+    """The body (when ``keep``) and its size: ``length`` bytes, or a chunked body's up to one
+    byte over ``most``. It must arrive within READ_SECONDS + its size (``most`` when unknown)
+    at MIN_BYTES_PER_SECOND, no read waiting over READ_SECONDS (the socket's timeout): else
+    408, and the connection closes."""
+    want = most + 1 if length is None else length
+    stream = environ["wsgi.input"]
+    chunks: list[bytes] = []
+    size = 0
+    timer = eventlet.Timeout(READ_SECONDS + (most if length is None else length)
+                             / MIN_BYTES_PER_SECOND)
+    try:
+        while size < want:
+            chunk = stream.read(min(65536, want - size))
+            if not chunk:
+                break
+            size += len(chunk)
+            if keep:
+                chunks.append(chunk)
+    except eventlet.Timeout as exc:
+        if exc is not timer:
+            raise
+        _close_after_answer(environ)
+        raise RequestTimedOut("the body arrived too slowly") from None
+    except TimeoutError:
+        _close_after_answer(environ)
+        raise RequestTimedOut("the body stopped arriving") from None
+    except (OSError, ValueError):   # a reset connection, a malformed chunk
+        _close_after_answer(environ)
+        raise BadRequestProblem("the body could not be read") from None
+    finally:
+        timer.cancel()
+    if length is not None and size < length:
+        _close_after_answer(environ)
+        raise BadRequestProblem("the connection ended before the body did")
+    return b"".join(chunks), size
+
+
+def _close_after_answer(environ: dict[str, Any]) -> None:
+    close = environ.get(CLOSE_AFTER_ANSWER)
+    if close is not None:
+        close()
+
+
+def _method_label(method: str) -> str:
+    return method if method in KNOWN_METHODS else "other"
+
+
+def _count(rule: str, method: str, status: int, started: float | None = None) -> None:
+    """Count an answer. Labels: a route template or "unmatched" (never a path), a method
+    HTTP defines or "other", and the answer's status: bounded sets only."""
+    HTTP_REQUESTS.labels(rule, _method_label(method), str(status)).inc()
+    if started is not None:
+        HTTP_SECONDS.labels(rule, _method_label(method)).observe(time.perf_counter() - started)
+
+
+class Readiness:
+    """The answer of GET /readyz, kept READY_CACHE_SECONDS: probes meanwhile, and probes that
+    arrive while a check runs, get the same answer without a worker of their own."""
+
+    def __init__(self) -> None:
+        self._answer: tuple[int, bytes] | None = None
+        self._at = 0.0
+        self._running: Event | None = None
+
+    def _fresh(self) -> bool:
+        return self._answer is not None and time.monotonic() - self._at < READY_CACHE_SECONDS
+
+    def answer(self, check: Callable[[], Response]) -> Response:
+        if not self._fresh():
+            if self._running is not None:
+                self._running.wait()
+            if not self._fresh():
+                return self._check(check)
+        assert self._answer is not None
+        status, data = self._answer
+        return Response(data, status=status, content_type=JSON)
+
+    def _check(self, check: Callable[[], Response]) -> Response:
+        self._running = running = Event()
+        try:
+            response = check()
+            if response.mimetype == JSON:   # the check's own answer, not a problem
+                self._answer = (response.status_code, response.get_data())
+                self._at = time.monotonic()
+            return response
+        finally:
+            if self._running is running:
+                self._running = None
+            running.send()
+
+
+READINESS = Readiness()
 
 
 def _unrouted(exc: HTTPException, request: Request) -> Response:
@@ -129,7 +354,7 @@ def _unrouted(exc: HTTPException, request: Request) -> Response:
             f"{request.method} is not allowed on {request.path}; allowed: {', '.join(allowed)}")
     else:
         error = NotFound(f"no route {request.path!r}")
-    HTTP_REQUESTS.labels("unmatched", request.method, str(error.status)).inc()
+    _count("unmatched", request.method, error.status)
     return problem(error, request.environ.get(REQUEST_ID), headers)
 
 
@@ -148,9 +373,79 @@ class MethodNotAllowedProblem(ConsortiumError):
     title = "Method not allowed"
 
 
+class MethodNotImplemented(ConsortiumError):
+    status = 501
+    title = "Not implemented"
+
+
+class RequestTimedOut(ConsortiumError):
+    status = 408
+    title = "Request timeout"
+
+
+class BadRequestProblem(ConsortiumError):
+    status = 400
+    title = "Bad request"
+
+
+class GatewayProtocol(HttpOnlyProtocol):
+    """nameko's HTTP protocol, with deadlines: a request line must arrive within READ_SECONDS
+    of the connection's last answer (else it closes), and the headers within READ_SECONDS of
+    it (else 408 and it closes); the application may close the connection after its answer
+    (``CLOSE_AFTER_ANSWER``), so that eventlet does not read a body left unread."""
+
+    def get_environ(self):
+        environ = super().get_environ()
+        environ[CLOSE_AFTER_ANSWER] = self._close_after_answer
+        return environ
+
+    def _close_after_answer(self) -> None:
+        self.close_connection = 1
+
+    def _read_request_line(self):
+        with eventlet.Timeout(READ_SECONDS, False):
+            return super()._read_request_line()
+        return ""   # idle, or a request line that never ended: closed without an answer
+
+    def parse_request(self):
+        with eventlet.Timeout(READ_SECONDS, False):
+            try:
+                return super().parse_request()
+            except TimeoutError:
+                pass
+        method = getattr(self, "command", None) or ""
+        _count("unmatched", method, RequestTimedOut.status)
+        answer = problem(RequestTimedOut("the request's headers arrived too slowly"),
+                         request_id_from(None), {"Connection": "close"})
+        head = [f"HTTP/1.1 {answer.status}", *(f"{k}: {v}" for k, v in answer.headers.items())]
+        try:
+            self.wfile.write("\r\n".join(head).encode("latin-1") + b"\r\n\r\n"
+                             + answer.get_data())
+            self.wfile.flush()
+        except OSError:
+            pass
+        raise TimeoutError("the request's headers arrived too slowly")
+
+
 class ProblemsWebServer(WebServer):
     def get_wsgi_app(self):
         return ProblemsWsgiApp(self)
+
+    def get_wsgi_server(self, sock, wsgi_app, protocol=GatewayProtocol, debug=False):
+        # Every socket operation of a connection times out (nameko applies socket_timeout to
+        # each accepted socket), and so does an idle keep-alive connection.
+        return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug,
+                           log=logging.getLogger("nameko.web.server"),
+                           socket_timeout=READ_SECONDS, keepalive=READ_SECONDS)
+
+    def process_request(self, sock, address):
+        # An error on one connection ends that connection, never the gateway (nameko kills
+        # the container when a thread it manages fails).
+        try:
+            super().process_request(sock, address)
+        except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - one client's failure
+            log.info("connection from %s ended: %s: %s", address, type(exc).__name__, exc)
+            sock.close()
 
     def context_data_from_headers(self, request):
         # Services log the request's id with every line, and record it on the events it
@@ -176,7 +471,9 @@ class Context(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         def set_context(identity: Identity, key: str | None, if_match: int | None) -> None:
-            worker_ctx.data[CONTEXT_KEY] = identity.to_header()
+            # Claims, unsigned: each RPC message gets them signed for itself alone
+            # (eventstore.rpc.SignedRpcProxy).
+            worker_ctx.data[CONTEXT_KEY] = identity.claims()
             if key is not None:
                 worker_ctx.data[IDEMPOTENCY_KEY] = key
             if if_match is not None:
@@ -235,25 +532,24 @@ class Gateway:
             log.exception("unexpected error", exc_info=exc)
             response = problem(ConsortiumError("the server failed; the error is logged"),
                                request.environ.get(REQUEST_ID))
-        HTTP_REQUESTS.labels(rule, method, str(response.status_code)).inc()
-        HTTP_SECONDS.labels(rule, method).observe(time.perf_counter() - started)
+        _count(rule, method, response.status_code, started)
         return response
 
     def _answer(self, route: Route, params: dict[str, str], request: Request) -> Response:
-        identity = auth.authenticate(request.headers.get("Authorization"))
-        if identity.role not in route.roles:
-            raise Forbidden(f"role {identity.role} may not {route.method} {route.path}")
+        identity = _authorized(route, request)
         expected_version = _if_match(request.headers.get("If-Match"))
         if expected_version is not None and not route.conditional:
             raise ValidationError("If-Match is not supported on this route",
                                   {"If-Match": ["not supported here"]})
-        self.set_context(identity, request.headers.get("Idempotency-Key"), expected_version)
         media_type = request.accept_mimetypes.best_match(list(route.content)) or JSON
         if media_type not in route.content:
             media_type = next(iter(route.content))
         args, kwargs = route.arguments(params, self._body(route, request),
                                        _int_arg(request, "limit", 50), _after(request),
                                        media_type)
+        # The deadline (stamped by set_context) starts now that the body is in: the time a
+        # client takes to send it is not taken from the service's.
+        self.set_context(identity, request.headers.get("Idempotency-Key"), expected_version)
         proxy = getattr(self, route.service)
         try:
             with eventlet.Timeout(RPC_TIMEOUT_SECONDS):
@@ -278,8 +574,7 @@ class Gateway:
         if route.method in ("GET", "DELETE"):
             return {}
         limit = route.max_body or MAX_BODY_BYTES
-        if (request.content_length or 0) > limit:
-            _discard(request)
+        if (request.content_length or 0) > limit:   # refused unread by _intake already
             raise PayloadTooLarge(f"the body is larger than {limit} bytes")
         uploaded = request.mimetype == "multipart/form-data"
         raw = request.get_data(cache=uploaded)   # kept for the form parser
@@ -289,6 +584,9 @@ class Gateway:
             if not route.uploads:
                 raise ValidationError(f"{route.method} {route.path} takes a JSON body",
                                       {"_body": ["JSON, not a multipart upload"]})
+            # werkzeug caps a plain (not file) field at 500 kB unless told otherwise; the whole
+            # body is read already, and checked against the route's own limit above.
+            request.max_form_memory_size = limit
             body: Any = _form(request)
         elif not raw.strip():
             body = {}
@@ -313,19 +611,24 @@ class Gateway:
 
     @Api.decorator("GET", "/readyz")
     def readyz(self, request: Request) -> Response:
-        checks: dict[str, dict[str, Any]] = {}
-        self.set_context(Identity.service("gateway"), None, None)   # the platform asks itself
-        for service in SERVICES:
-            try:
-                with eventlet.Timeout(3):
-                    getattr(self, service).read_events([0, 0], 1)
-                checks[service] = {"ok": True}
-            except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - the answer is the check
-                checks[service] = {"ok": False, "detail": type(exc).__name__}
+        """Whether every service takes RPC calls: all are pinged at once, without an identity
+        (``ping`` needs none); one that does not answer within READY_PING_SECONDS is not ready.
+        The connection answers from READINESS's cache, so a worker runs this at most once per
+        READY_CACHE_SECONDS."""
+        pings = {service: eventlet.spawn(self._ping, service) for service in SERVICES}
+        checks = {service: ping.wait() for service, ping in pings.items()}
         ready = all(c["ok"] for c in checks.values())
         return Response(json.dumps({"status": "ready" if ready else "not ready",
                                     "checks": checks}),
                         status=200 if ready else 503, content_type="application/json")
+
+    def _ping(self, service: str) -> dict[str, Any]:
+        try:
+            with eventlet.Timeout(READY_PING_SECONDS):
+                getattr(self, service).ping()
+            return {"ok": True}
+        except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - the answer is the check
+            return {"ok": False, "detail": type(exc).__name__}
 
     @Api.decorator("GET", "/metrics")
     def metrics(self, request: Request) -> Response:
@@ -343,7 +646,7 @@ class Gateway:
 for _service in SERVICES:
     # A request that waits in the service's queue longer than the gateway waits for its answer
     # expires there: it is never picked up after the 503.
-    setattr(Gateway, _service, RpcProxy(_service, expiration=RPC_TIMEOUT_SECONDS))
+    setattr(Gateway, _service, SignedRpcProxy(_service, expiration=RPC_TIMEOUT_SECONDS))
 
 
 @functools.cache
@@ -351,26 +654,22 @@ def openapi_document() -> str:
     return json.dumps(build_spec(ROUTES))
 
 
-def _discard(request: Request) -> None:
-    """Read (and drop) a refused body, so the client that is still sending it gets the 413
-    instead of a broken connection; a body beyond 64 MB is not worth reading."""
-    if (request.content_length or 0) <= 64 * MAX_BODY_BYTES:
-        while request.stream.read(65536):
-            pass
-
-
 def _form(request: Request) -> dict[str, Any]:
     """A multipart upload (files such as orgs.csv, users.csv) as the JSON body it stands for:
     each file's text under its field name, plain fields as strings or booleans. werkzeug
     parses the body already read (and size-checked) by ``_body``."""
     body: dict[str, Any] = {}
-    for name, upload in request.files.items():
+    try:
+        files, form = request.files, request.form
+    except RequestEntityTooLarge:   # werkzeug's own limits: over 1000 parts, a field too large
+        raise PayloadTooLarge("the upload has too many parts, or a field too large") from None
+    for name, upload in files.items():
         try:
             body[name] = upload.read().decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValidationError(f"{name} is not UTF-8 text",
                                   {name: ["not UTF-8 text"]}) from None
-    for name, value in request.form.items():
+    for name, value in form.items():
         body[name] = {"true": True, "false": False}.get(value.lower(), value)
     return body
 

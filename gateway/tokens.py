@@ -1,24 +1,38 @@
-"""Print a bearer token: python -m gateway.tokens --role facilitator --hubs el-dorado"""
+"""Print a bearer token:
+
+    python -m gateway.tokens --sub ana.lopez --role facilitator --hubs el-dorado
+
+The subject is required: Idempotency-Keys belong to it, and every event the token causes
+records it as the actor, so two people must never share one. Signed with
+CONSORTIUM_JWT_SECRET (on a developer's machine in development mode, the one `make up`
+generated); a token lives at most MAX_TOKEN_DAYS days."""
 
 import argparse
 
-from .auth import ROLES, issue
+from eventstore import config
+
+from .auth import JWT_SECRET, MAX_TOKEN_DAYS, ROLES, issue
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m gateway.tokens")
+    parser.add_argument("--sub", required=True,
+                        help="who the token speaks for (a person's or a system's own id)")
     parser.add_argument("--role", required=True, choices=ROLES)
-    # Idempotency-Keys belong to the subject: tokens of different people need different ones.
-    parser.add_argument("--sub", help="who the token speaks for (default: <role>-cli)")
     parser.add_argument("--hubs", default="", help="comma-separated hub ids, * for all")
     parser.add_argument("--member")
     parser.add_argument("--state")
-    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--days", type=int, default=7,
+                        help=f"how long it is good for, 1 to {MAX_TOKEN_DAYS} (default 7)")
     args = parser.parse_args()
+    reason = config.check_secret(JWT_SECRET)
+    if reason:
+        parser.error(reason)
+    if not 1 <= args.days <= MAX_TOKEN_DAYS:
+        parser.error(f"--days must be 1 to {MAX_TOKEN_DAYS}")
     hubs = [h for h in args.hubs.split(",") if h]
     try:
-        print(issue(args.sub or f"{args.role}-cli", args.role, hubs, args.member, args.state,
-                    args.days * 86400))
+        print(issue(args.sub, args.role, hubs, args.member, args.state, args.days * 86400))
     except ValueError as exc:
         parser.error(str(exc))
 

@@ -7,10 +7,16 @@ RabbitMQ virtual host, so tests neither see each other's data nor the platform `
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import uuid
 
 import pytest
+
+# Every process a test starts signs with secrets of this session (there are no built-in ones).
+os.environ.setdefault("CONSORTIUM_DEV_MODE", "1")
+os.environ.setdefault("CONSORTIUM_JWT_SECRET", secrets.token_urlsafe(32))
+os.environ.setdefault("CONSORTIUM_IDENTITY_SECRET", secrets.token_urlsafe(32))
 
 from eventstore.config import DEV_DB_PASSWORD
 from eventstore.db import Database
@@ -84,3 +90,32 @@ def amqp_uri():
     rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
     yield f"pyamqp://guest:guest@localhost:5672/{vhost}"
     rabbitmqctl("delete_vhost", vhost)
+
+
+def forget_users_of_ended_sessions() -> None:
+    """Broker users a killed test session left behind (named after its process id)."""
+    for line in rabbitmqctl("list_users").splitlines()[1:]:
+        name = line.split("\t")[0]
+        if name.startswith("ctest") and "-" in name:
+            pid = name[len("ctest"):].split("-")[0]
+            if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                subprocess.run(["rabbitmqctl", "-q", "delete_user", name], capture_output=True,
+                               timeout=60, check=False)
+
+
+@pytest.fixture(scope="session")
+def broker_uris(amqp_uri):
+    """Each process's own broker user on this session's virtual host (eventstore.broker), as
+    `make up` makes them: {process: its AMQP URI}. The tests themselves call as guest, the
+    virtual host's administrator."""
+    from deploy.runner import service_sources
+    from eventstore.broker import broker_users, provision_broker, remove_users, uri_for
+    vhost = amqp_uri.rsplit("/", 1)[1]
+    prefix = f"ctest{os.getpid()}"
+    users = broker_users(service_sources())
+    passwords = {user.process: secrets.token_hex(24) for user in users}
+    forget_users_of_ended_sessions()
+    provision_broker(users, passwords, vhost=vhost, admin_uri=amqp_uri, prefix=prefix)
+    yield {user.process: uri_for(user, passwords[user.process], vhost=vhost, prefix=prefix)
+           for user in users}
+    remove_users(users, prefix)

@@ -131,13 +131,16 @@ class ServiceProcess(Process):
     """A service run exactly as in production: `nameko run` with deploy/nameko.yaml."""
 
     def __init__(self, service: str, module: str, database_url: str, amqp_uri: str,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, broker_uri: str | None = None) -> None:
+        """``amqp_uri`` is the tests' own (they call the service there); ``broker_uri`` the
+        process's, its own broker user (the tests' when not given)."""
         self.service = service
         self.amqp_uri = amqp_uri
         self.metrics_port = free_port()
         super().__init__(f"{service}-{self.metrics_port}", nameko_run(module), env={
             f"CONSORTIUM_DB_{service.upper()}_URL": database_url,
-            "CONSORTIUM_AMQP_URI": amqp_uri, "METRICS_PORT": str(self.metrics_port),
+            "CONSORTIUM_AMQP_URI": broker_uri or amqp_uri,
+            "METRICS_PORT": str(self.metrics_port),
             "PYTHONWARNINGS": "ignore", **(env or {})})
         try:
             wait_until(lambda: not self.alive() or self.healthy(), timeout=60,
@@ -160,15 +163,14 @@ class ServiceProcess(Process):
 
     def rpc(self, method: str, *args: Any, timeout: float = 10, caller: Any = None,
             context: dict[str, str] | None = None, **kwargs: Any) -> Any:
-        """Call the service directly on the broker, as ``caller`` (a signed identity; the
-        consortium admin by default), with extra call context (an Idempotency-Key, ...)."""
-        from nameko.standalone.rpc import ClusterRpcProxy
-
-        from eventstore.identity import CONTEXT_KEY, Identity
+        """Call the service directly on the broker, as ``caller`` (an identity signed for
+        the call; the consortium admin by default), with extra call context (an
+        Idempotency-Key, ...)."""
+        from eventstore.identity import Identity
+        from eventstore.rpc import signed_rpc
         identity = caller or Identity(sub="test-admin", role="admin", hubs=("*",))
-        data = {CONTEXT_KEY: identity.to_header(), **(context or {})}
-        with ClusterRpcProxy({"AMQP_URI": self.amqp_uri}, timeout=timeout,
-                             context_data=data) as cluster:
+        with signed_rpc(self.amqp_uri, identity, "tests", timeout=timeout,
+                        context=context) as cluster:
             return getattr(getattr(cluster, self.service), method)(*args, **kwargs)
 
     def metric(self, sample: str) -> float:

@@ -39,8 +39,10 @@ class SmartGoalsSet(Published, source="cycles"):
 
 
 class PrototypeShared(Published, source="cycles"):
-    """A member published a prototype and its test cycles' results to the network."""
+    """A member published a prototype and its test cycles' results to the network (once per
+    revision of the prototype)."""
     prototype_id: str
+    revision: int
     member_id: str
     problem_id: str
     name: str

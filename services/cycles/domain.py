@@ -28,10 +28,56 @@ MIN_GROUP_SIZE = 5
 # Points one indicator's run chart may hold: years of weekly measurement, and a bound on what
 # one client can make every read of the chart (and the hub's progress) compute.
 MAX_POINTS_PER_INDICATOR = 1000
+# How much one project may hold (decision 005): far more than a district's multi-year project
+# records (a few goals, tens of data sets and ideas, a handful of prototypes, a few dozen test
+# cycles), and a bound on what every load of the project and every read of it carries. Past
+# one, the command is refused (422) naming the limit.
+MAX_GOALS = 20
+MAX_REVISIONS_PER_GOAL = 20
+MAX_DATA_SETS = 200
+MAX_INSIGHTS = 200
+MAX_IDEAS = 200
+MAX_PROTOTYPES = 30
+MAX_REVISIONS_PER_PROTOTYPE = 20
+MAX_INDICATORS = 30
+MAX_CYCLES = 100
+# A project's part lists, as its answers show them.
+PART_LISTS = ("goals", "data", "insights", "ideas", "prototypes", "indicators", "cycles")
+# The events that change a part: its list, and the field of the event that names it.
+PART_CHANGED_BY = {
+    "GoalSet": ("goals", "goal_id"), "GoalRevised": ("goals", "goal_id"),
+    "DataCollected": ("data", "data_id"), "InsightRecorded": ("insights", "insight_id"),
+    "ChangeIdeaRecorded": ("ideas", "idea_id"),
+    "PrototypeProposed": ("prototypes", "prototype_id"),
+    "PrototypeSelected": ("prototypes", "prototype_id"),
+    "PrototypeRevised": ("prototypes", "prototype_id"),
+    "PrototypeShared": ("prototypes", "prototype_id"),
+    "IndicatorDefined": ("indicators", "indicator_id"),
+    "CycleStarted": ("cycles", "cycle_id"), "MeasurementRecorded": ("cycles", "cycle_id"),
+    "CycleCompleted": ("cycles", "cycle_id")}
+MEASUREMENT_FIELDS = ("indicator_id", "value", "n", "on", "note")
 
 
 def _refuse(field: str, message: str) -> ValidationError:
     return ValidationError(message, {field: [message]})
+
+
+def _within(held: int, most: int, field: str, message: str) -> None:
+    """Refuse one more part when ``held`` is at ``most`` already (or past it: a stream recorded
+    before the limit may hold more)."""
+    if held >= most:
+        raise _refuse(field, message)
+
+
+def changed_parts(events: list[tuple[str, dict[str, Any]]]) -> dict[str, list[str]]:
+    """The parts of a project these events (what one command wrote) changed: the ids in each
+    part list, in the order they were first changed."""
+    changed: dict[str, list[str]] = {name: [] for name in PART_LISTS}
+    for event_type, data in events:
+        part = PART_CHANGED_BY.get(event_type)
+        if part is not None and data[part[1]] not in changed[part[0]]:
+            changed[part[0]].append(data[part[1]])
+    return changed
 
 
 class Problem(Aggregate):
@@ -139,6 +185,9 @@ class Project(Aggregate):
         self.record("ProjectOpened", hub_id=hub_id, member_id=member_id, problem_id=problem.id)
 
     def set_goal(self, goal_id: str, goal: dict[str, Any], today: date) -> None:
+        self._new(self.goals, goal_id, "goal")
+        _within(len(self.goals), MAX_GOALS, "goals", f"a project holds at most {MAX_GOALS} "
+                "goals: revise a goal rather than set another")
         if goal.get("kind") not in GOAL_KINDS:
             raise _refuse("kind", f"one of {', '.join(GOAL_KINDS)}")
         check_smart(goal, today)
@@ -150,6 +199,9 @@ class Project(Aggregate):
     def revise_goal(self, goal_id: str, changes: dict[str, Any], reason: str,
                     today: date) -> None:
         goal = self._part(self.goals, goal_id, "goal")
+        _within(len(goal["revisions"]), MAX_REVISIONS_PER_GOAL, "revisions",
+                f"a goal is revised at most {MAX_REVISIONS_PER_GOAL} times: set a new goal to "
+                "go on")
         revised = {**goal, **{k: v for k, v in changes.items() if v is not None}}
         if revised["kind"] != goal["kind"]:
             raise _refuse("kind", "a goal keeps its kind; set a new goal instead")
@@ -170,8 +222,12 @@ class Project(Aggregate):
             if running:
                 raise Conflict(f"test cycle {running[0]} is running: complete it (its "
                                "findings and decision) before revising the prototype")
-            self.record("PhaseChanged", phase=to, previous="test", reason=reason)
             assert self.selected_prototype is not None
+            _within(len(self.prototypes[self.selected_prototype]["revisions"]),
+                    MAX_REVISIONS_PER_PROTOTYPE, "revisions",
+                    f"a prototype is revised at most {MAX_REVISIONS_PER_PROTOTYPE} times: "
+                    "propose a new prototype to go on")
+            self.record("PhaseChanged", phase=to, previous="test", reason=reason)
             self.record("PrototypeRevised", prototype_id=self.selected_prototype,
                         revision=self.prototypes[self.selected_prototype]["revision"] + 1,
                         reason=reason)
@@ -235,6 +291,9 @@ class Project(Aggregate):
     def collect_data(self, data_id: str, method: str, summary: str, source: str | None,
                      n: int | None) -> None:
         self._require_phase(*PHASES)
+        self._new(self.data, data_id, "data set")
+        _within(len(self.data), MAX_DATA_SETS, "data", f"a project holds at most "
+                f"{MAX_DATA_SETS} data sets: summarise several in one")
         if method not in DATA_METHODS:
             raise _refuse("method", f"one of {', '.join(DATA_METHODS)}")
         self.record("DataCollected", data_id=data_id, method=method, summary=summary,
@@ -242,6 +301,9 @@ class Project(Aggregate):
 
     def add_insight(self, insight_id: str, text: str, data_ids: list[str]) -> None:
         self._require_phase(*PHASES[1:])
+        self._new(self.insights, insight_id, "insight")
+        _within(len(self.insights), MAX_INSIGHTS, "insights", f"a project holds at most "
+                f"{MAX_INSIGHTS} insights: say several in one")
         for data_id in data_ids:
             self._part(self.data, data_id, "data")
         self.record("InsightRecorded", insight_id=insight_id, text=text, data_ids=data_ids)
@@ -249,6 +311,9 @@ class Project(Aggregate):
     def add_idea(self, idea_id: str, description: str, source: str,
                  source_ref: str | None) -> None:
         self._require_phase(*PHASES[2:])
+        self._new(self.ideas, idea_id, "change idea")
+        _within(len(self.ideas), MAX_IDEAS, "ideas", f"a project holds at most {MAX_IDEAS} "
+                "change ideas: build prototypes from those it has")
         if source not in IDEA_SOURCES:
             raise _refuse("source", f"one of {', '.join(IDEA_SOURCES)}")
         self.record("ChangeIdeaRecorded", idea_id=idea_id, description=description,
@@ -257,6 +322,9 @@ class Project(Aggregate):
     def propose_prototype(self, prototype_id: str, name: str, description: str,
                           idea_ids: list[str]) -> None:
         self._require_phase("prototype", "test", "evolve")
+        self._new(self.prototypes, prototype_id, "prototype")
+        _within(len(self.prototypes), MAX_PROTOTYPES, "prototypes", f"a project holds at most "
+                f"{MAX_PROTOTYPES} prototypes: revise one rather than propose another")
         if not idea_ids:
             raise _refuse("idea_ids", "a prototype tests at least one change idea")
         for idea_id in idea_ids:
@@ -276,6 +344,9 @@ class Project(Aggregate):
 
     def define_indicator(self, indicator_id: str, prototype_id: str, spec: dict[str, Any]) -> None:
         self._part(self.prototypes, prototype_id, "prototype")
+        self._new(self.indicators, indicator_id, "indicator")
+        _within(len(self.indicators), MAX_INDICATORS, "indicators", f"a project holds at most "
+                f"{MAX_INDICATORS} indicators: measure on with those it has")
         if spec["kind"] not in INDICATOR_KINDS:
             raise _refuse("kind", f"one of {', '.join(INDICATOR_KINDS)}")
         if spec["direction"] not in DIRECTIONS:
@@ -297,11 +368,14 @@ class Project(Aggregate):
     def start_cycle(self, cycle_id: str, prototype_id: str, plan: dict[str, Any],
                     prediction: str) -> None:
         self._require_phase("test")
+        self._new(self.cycles, cycle_id, "test cycle")
         self._part(self.prototypes, prototype_id, "prototype")
         if prototype_id != self.selected_prototype:
             raise Conflict(f"prototype {prototype_id} is not the selected prototype")
         if self._running_cycles():
             raise Conflict("a test cycle is running: complete it before starting the next")
+        _within(len(self.cycles), MAX_CYCLES, "cycles", f"a project holds at most "
+                f"{MAX_CYCLES} test cycles: a longer effort is a new project")
         if plan["ends"] < plan["starts"]:
             raise _refuse("plan.ends", "a cycle ends on or after the day it starts")
         self.record("CycleStarted", cycle_id=cycle_id, prototype_id=prototype_id,
@@ -349,13 +423,58 @@ class Project(Aggregate):
                 if c["prototype_id"] == prototype_id and c["status"] == "completed"]
         if not done:
             raise Conflict("share a prototype once a test cycle of it is completed")
-        self.record("PrototypeShared", prototype_id=prototype_id, member_id=self.member_id,
-                    problem_id=self.problem_id, name=prototype["name"], summary=summary,
+        revision = prototype["revision"]
+        # (A project snapshotted before shares named their revision holds shares without one.)
+        if any(s["prototype_id"] == prototype_id and s.get("revision") == revision
+               for s in self.shares):
+            raise Conflict(f"prototype {prototype_id} is shared already as it stands (revision "
+                           f"{revision}); a revised prototype may be shared again")
+        self.record("PrototypeShared", prototype_id=prototype_id, revision=revision,
+                    member_id=self.member_id, problem_id=self.problem_id,
+                    name=prototype["name"], summary=summary,
                     results=[{"cycle_id": c["id"], "number": c["number"],
                               "decision": c["decision"], "findings": c["findings"]}
                              for c in done])
 
+    # -- what it shows --------------------------------------------------------------------------
+
+    def shown(self) -> dict[str, Any]:
+        """The whole project, as a read shows it."""
+        return self._shown({name: list(getattr(self, name)) for name in PART_LISTS}, None)
+
+    def answer(self, events: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+        """What a command on the project answers, ``events`` being what it wrote: the project's
+        own fields and, in each part list, only the parts the command changed; a test cycle
+        with only the measurements it recorded (``measurement_count`` says how many the cycle
+        holds). An answer is as large as the command, however large the project grows."""
+        recorded = [(data["cycle_id"], {k: data[k] for k in MEASUREMENT_FIELDS})
+                    for event_type, data in events if event_type == "MeasurementRecorded"]
+        return self._shown(changed_parts(events), recorded)
+
+    def _shown(self, ids: dict[str, list[str]],
+               recorded: list[tuple[str, dict[str, Any]]] | None) -> dict[str, Any]:
+        shown: dict[str, Any] = {
+            "id": self.id, "hub_id": self.hub_id, "member_id": self.member_id,
+            "problem_id": self.problem_id, "phase": self.phase, "version": self.version}
+        for name in PART_LISTS:
+            parts = getattr(self, name)
+            shown[name] = [parts[part_id] for part_id in ids[name]]
+        shown["cycles"] = [
+            {**cycle, "measurement_count": len(cycle["measurements"]),
+             "measurements": cycle["measurements"] if recorded is None else
+             [m for cycle_id, m in recorded if cycle_id == cycle["id"]]}
+            for cycle in shown["cycles"]]
+        return shown
+
     # -- state ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _new(parts: dict[str, dict[str, Any]], part_id: str, what: str) -> None:
+        """A client's own id for a new part names no part of the project yet: recording it
+        again would silently replace the part it names."""
+        if part_id in parts:
+            raise Conflict(f"{what} {part_id} exists already in this project; choose another "
+                           "id")
 
     @staticmethod
     def _part(parts: dict[str, dict[str, Any]], part_id: str, what: str) -> dict[str, Any]:
@@ -437,7 +556,7 @@ class Project(Aggregate):
     @applies("MeasurementRecorded")
     def _measured(self, data: dict[str, Any]) -> None:
         self.cycles[data["cycle_id"]]["measurements"].append(
-            {k: data[k] for k in ("indicator_id", "value", "n", "on", "note")})
+            {k: data[k] for k in MEASUREMENT_FIELDS})
 
     @applies("CycleCompleted")
     def _completed(self, data: dict[str, Any]) -> None:
@@ -446,8 +565,10 @@ class Project(Aggregate):
 
     @applies("PrototypeShared")
     def _shared(self, data: dict[str, Any]) -> None:
-        self.prototypes[data["prototype_id"]]["shared"] = True
-        self.shares.append(data)
+        prototype = self.prototypes[data["prototype_id"]]
+        prototype["shared"] = True
+        # A share recorded before shares named their revision shared the revision of then.
+        self.shares.append({**data, "revision": data.get("revision", prototype["revision"])})
 
 
 def _goal_fields(goal: dict[str, Any]) -> dict[str, Any]:

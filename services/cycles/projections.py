@@ -6,15 +6,16 @@ hubs and members."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from psycopg2.extras import Json, execute_values
 
-from eventstore.errors import NotFound
+from eventstore.errors import NotFound, ValidationError
 from eventstore.events import RecordedEvent
 from eventstore.projections import Projection, RowProjection, handles
-from eventstore.readmodel import ReadModel
+from eventstore.readmodel import ReadModel, page_limit
 
 from . import runchart
 
@@ -155,7 +156,8 @@ class Shares(RowProjection):
     def shared(self, event):
         d = event.data
         yield "shares_view", {
-            "prototype_id": d["prototype_id"], "position": event.position,
+            "prototype_id": d["prototype_id"], "revision": d.get("revision"),
+            "position": event.position,
             "hub_id": event.hub_id, "member_id": d["member_id"], "problem_id": d["problem_id"],
             "name": d["name"], "summary": d["summary"], "results": Json(d["results"])}
 
@@ -275,21 +277,23 @@ class CyclesReadModel(ReadModel):
         points = self._points([indicator_id]).get(indicator_id, [])
         return {"indicator": indicator, **runchart.analyse(points)}
 
-    def hub_progress(self, hub_id: str) -> dict[str, Any]:
-        """Every member's phase, cycles completed, and the latest signals of its leading
-        indicators; and what members shared with the network."""
+    def hub_progress(self, hub_id: str, limit: int, after: str | None) -> dict[str, Any]:
+        """A page of the hub's active members, each with its projects: phase, cycles completed,
+        last decision, and the latest signals of its leading indicators."""
         self.caller.require_read(hub_id, "hub")
         self.hub(hub_id)
-        rows = self.rows("""SELECT m.id AS member_id, m.name, p.id AS project_id, p.problem_id,
-                                   p.phase, coalesce(p.cycles_completed, 0) AS cycles_completed,
-                                   p.last_decision
-                            FROM members m LEFT JOIN projects_view p ON p.member_id = m.id
-                            WHERE m.hub_id = %s AND m.active ORDER BY m.id, p.id""", hub_id)
+        page = self.page("""SELECT id, name FROM members
+                            WHERE hub_id = %s AND active AND id > %s ORDER BY id LIMIT %s""",
+                         hub_id, after=after, limit=limit)
+        projects = self.rows("""SELECT id AS project_id, member_id, problem_id, phase,
+                                       cycles_completed, last_decision
+                                FROM projects_view WHERE hub_id = %s AND member_id = ANY(%s)
+                                ORDER BY member_id, id""",
+                             hub_id, [m["id"] for m in page["items"]])
         indicators = self.rows("""SELECT id, project_id, name FROM indicators_view
-                                  WHERE hub_id = %s AND kind = 'leading' ORDER BY id""", hub_id)
+                                  WHERE project_id = ANY(%s) AND kind = 'leading' ORDER BY id""",
+                               [p["project_id"] for p in projects])
         points = self._points([i["id"] for i in indicators])
-        shares = self.rows("""SELECT member_id, prototype_id, problem_id, name, summary, results
-                              FROM shares_view WHERE hub_id = %s ORDER BY position""", hub_id)
         signals: dict[str, list[dict[str, Any]]] = {}
         for indicator in indicators:
             chart = runchart.analyse(points.get(indicator["id"], []))
@@ -297,8 +301,32 @@ class CyclesReadModel(ReadModel):
                 "indicator_id": indicator["id"], "indicator": indicator["name"],
                 "points": len(chart["points"]), "median": chart["median"],
                 "signals": sorted({s["rule"] for s in chart["signals"]})})
-        members = [{**row, "signals": signals.get(row["project_id"], [])} for row in rows]
-        return {"hub_id": hub_id, "members": members, "shares": shares}
+        by_member: dict[str, list[dict[str, Any]]] = {}
+        for project in projects:
+            by_member.setdefault(project.pop("member_id"), []).append(
+                {**project, "signals": signals.get(project["project_id"], [])})
+        return {"items": [{"member_id": m["id"], "name": m["name"],
+                           "projects": by_member.get(m["id"], [])} for m in page["items"]],
+                "next": page["next"]}
+
+    def shares(self, hub_id: str, limit: int, after: str | None) -> dict[str, Any]:
+        """A page of the prototypes the hub's members shared with the network, in the order
+        they were shared (each prototype once per revision). The cursor is a share's place in
+        the log."""
+        self.caller.require_read(hub_id, "hub")
+        self.hub(hub_id)
+        if after is not None and not re.fullmatch(r"[0-9]{1,18}", after):
+            raise ValidationError("after must be the `next` of the page before",
+                                  {"after": ["the `next` of the page before"]})
+        limit = page_limit(limit)
+        rows = self.rows("""SELECT position, member_id, prototype_id, revision, problem_id,
+                                   name, summary, results
+                            FROM shares_view WHERE hub_id = %s AND position > %s
+                            ORDER BY position LIMIT %s""",
+                         hub_id, int(after or 0), limit + 1)
+        items, more = rows[:limit], len(rows) > limit
+        # Two digits at least: the gateway takes a cursor shaped as an id (eventstore/ids.py).
+        return {"items": items, "next": f"{items[-1]['position']:02d}" if more else None}
 
     def _points(self, indicator_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         points: dict[str, list[dict[str, Any]]] = {}

@@ -78,6 +78,9 @@ ROUTES: list[Route] = [
           "cycles", response=schemas.RunChart,
           content={JSON: "json", SVG: "svg"}),
     Route("GET", "/v1/hubs/<hub>/progress", "hub_progress",
-          "Every member's phase, cycles completed and latest indicator signals", "cycles",
-          response=schemas.HubProgress),
+          "The hub's members, each with its projects' phase, cycles completed and latest "
+          "indicator signals", "cycles", response=schemas.MemberProgress, paged=True),
+    Route("GET", "/v1/hubs/<hub>/shares", "hub_shares",
+          "Prototypes the hub's members shared with the network, with their results, in the "
+          "order they were shared", "cycles", response=schemas.SharedPrototype, paged=True),
 ]

@@ -1,9 +1,10 @@
 """Cycles' request and response shapes: validated here and in the gateway, and the source of
 the OpenAPI document."""
 
+import re
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from eventstore.ids import ANY_ID, ID_RULE
 from eventstore.validation import Boolean, Float, Integer, IsoDate, Parts
@@ -22,8 +23,43 @@ from .domain import (
 # A new object's own id (the service checks it is in the hub's namespace), and any id a body
 # names (eventstore/ids.py).
 ID = validate.Regexp(ANY_ID, error=ID_RULE)
-TITLE = validate.Length(min=1, max=200)
-TEXT = validate.Length(min=1, max=5000)
+
+# Contact data that slips into notes (decision 005): an email address, and a North American
+# phone number as people write one — 530-555-0123, (530) 555-0123, 530.555.0123,
+# 530 555 0123, +1 530 555 0123, 5305550123 — but not the numbers of findings: years (2016-17),
+# dates, ranges (grades 3-8, 2190-2489), counts (n=212), amounts, percentages, CDS codes.
+# An address is tried only where a run of the characters of its name starts, each run taken
+# whole (possessive): tried from every place in a run, a 1 MB one took minutes (quadratic).
+EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]++@(?:[A-Za-z0-9-]++\.)+[A-Za-z]{2,}")
+PHONE = re.compile(r"""
+    (?<![\w$.,/+-])                  # not inside a longer number, a word or an amount
+    (?:\+?1[ .-]?)?                   # the country code
+    (?:\([2-9][0-9]{2}\)\ ?[2-9][0-9]{2}[ .-]?             # (530) 555-0123
+      |[2-9][0-9]{2}(?P<sep>[ .-]?)[2-9][0-9]{2}(?P=sep))  # 530-555-0123, 5305550123
+    [0-9]{4}
+    (?!\w|[.,/-][0-9])               # not followed by more of a number
+    """, re.VERBOSE)
+
+
+class NoContactData(validate.Validator):
+    """Free text may hold no email address or phone number: erasure removes a person's
+    contact data from membership's tables and the answers kept for Idempotency-Keys, never
+    from the words of a project's events (decision 005)."""
+
+    error = ("free text may not hold an email address or phone number: this holds {found}; "
+             "a person's contact data belongs with the person (membership), which erasure "
+             "reaches")
+
+    def __call__(self, value: str) -> str:
+        for pattern, found in ((EMAIL, "an email address"), (PHONE, "a phone number")):
+            if pattern.search(value):
+                raise ValidationError(self.error.format(found=found))
+        return value
+
+
+NO_CONTACT = NoContactData()
+TITLE = [validate.Length(min=1, max=200), NO_CONTACT]
+TEXT = [validate.Length(min=1, max=5000), NO_CONTACT]
 NUMBER: dict[str, Any] = {"allow_nan": False, "validate": validate.Range(min=-1e12, max=1e12)}
 
 
@@ -69,8 +105,8 @@ class GoalCreate(Schema):
     """Only shapes here: whether the goal is SMART is the domain's rule, which says why not."""
     id = fields.String(validate=ID)
     kind = fields.String(required=True, validate=validate.OneOf(GOAL_KINDS))
-    statement = fields.String(required=True, validate=validate.Length(max=5000))
-    measure = fields.String(validate=validate.Length(max=200))
+    statement = fields.String(required=True, validate=[validate.Length(max=5000), NO_CONTACT])
+    measure = fields.String(validate=[validate.Length(max=200), NO_CONTACT])
     unit = fields.String(allow_none=True, validate=TITLE)
     baseline = Float(**NUMBER)
     target = Float(**NUMBER)
@@ -266,12 +302,18 @@ class TestCycle(Schema):
     plan = fields.Nested(PlanView)
     prediction = fields.String()
     status = fields.String(metadata={"description": "running or completed"})
-    measurements = fields.List(fields.Nested(Measurement))
+    measurements = fields.List(fields.Nested(Measurement), metadata={
+        "description": "all of them when the project is read; in a command's answer, those "
+                       "the command recorded"})
+    measurement_count = Integer(metadata={"description": "how many measurements the cycle "
+                                                         "holds in all"})
     findings = fields.String(allow_none=True)
     decision = fields.String(allow_none=True)
 
 
 class Project(Schema):
+    """A project. Read, it holds all of its parts; a command's answer holds the project's own
+    fields and, in each part list, only the parts the command changed."""
     id = fields.String()
     hub_id = fields.String()
     member_id = fields.String()
@@ -334,15 +376,20 @@ class IndicatorSignals(Schema):
     signals = fields.List(fields.String(), metadata={"description": "names of the rules"})
 
 
-class MemberProgress(Schema):
-    member_id = fields.String()
-    name = fields.String()
-    project_id = fields.String(allow_none=True)
-    problem_id = fields.String(allow_none=True)
+class ProjectProgress(Schema):
+    project_id = fields.String()
+    problem_id = fields.String()
     phase = fields.String(allow_none=True)
     cycles_completed = Integer()
     last_decision = fields.String(allow_none=True)
     signals = fields.List(fields.Nested(IndicatorSignals))
+
+
+class MemberProgress(Schema):
+    member_id = fields.String()
+    name = fields.String()
+    projects = fields.List(fields.Nested(ProjectProgress), metadata={
+        "description": "one per problem of practice the member adopted"})
 
 
 class SharedResult(Schema):
@@ -355,13 +402,10 @@ class SharedResult(Schema):
 class SharedPrototype(Schema):
     member_id = fields.String()
     prototype_id = fields.String()
+    revision = Integer(allow_none=True, metadata={
+        "description": "the prototype's revision shared (none for shares recorded before "
+                       "shares named it)"})
     problem_id = fields.String()
     name = fields.String()
     summary = fields.String()
     results = fields.List(fields.Nested(SharedResult))
-
-
-class HubProgress(Schema):
-    hub_id = fields.String()
-    members = fields.List(fields.Nested(MemberProgress))
-    shares = fields.List(fields.Nested(SharedPrototype))

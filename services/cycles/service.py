@@ -14,7 +14,7 @@ from eventstore.dependencies import Kernel, KernelEntrypoints, rpc
 from eventstore.errors import Conflict
 from eventstore.identity import member_work
 from eventstore.ids import id_for
-from eventstore.validation import dump, dump_page, load, view
+from eventstore.validation import dump, dump_page, load
 from services.membership import contracts as membership
 
 from . import runchart, schemas
@@ -30,7 +30,10 @@ def problem_view(problem: Problem, session: Session) -> dict:
     return dump(schemas.ProblemOfPractice, session.read_model.problem(problem.id))
 
 
-project_view = view(schemas.Project)
+def project_view(project: Project, session: Session) -> dict:
+    """A command's answer: the project's own fields and the parts this command changed (the
+    same when an Idempotency-Key's answer is rendered again from the log)."""
+    return dump(schemas.Project, project.answer(session.changes(project)))
 
 
 def known_hub(session: Session, hub_id: str) -> KnownHub:
@@ -135,8 +138,7 @@ class Cycles(KernelEntrypoints):
         project = self.read_model.aggregate(Project, project_id)
         ready = self.read_model.prework_ready(project.member_id)
         missing = project.exit_criteria_missing(ready)
-        return dump(schemas.Project, {**dump(schemas.Project, project),
-                                      "exit_criteria_on_read": missing})
+        return dump(schemas.Project, {**project.shown(), "exit_criteria_on_read": missing})
 
     @rpc
     def set_goal(self, project_id: str, payload: dict) -> dict:
@@ -245,5 +247,10 @@ class Cycles(KernelEntrypoints):
         return dump(schemas.RunChart, chart)
 
     @rpc
-    def hub_progress(self, hub_id: str) -> dict:
-        return dump(schemas.HubProgress, self.read_model.hub_progress(hub_id))
+    def hub_progress(self, hub_id: str, limit: int = 50, after: str | None = None) -> dict:
+        return dump_page(schemas.MemberProgress,
+                         self.read_model.hub_progress(hub_id, limit, after))
+
+    @rpc
+    def hub_shares(self, hub_id: str, limit: int = 50, after: str | None = None) -> dict:
+        return dump_page(schemas.SharedPrototype, self.read_model.shares(hub_id, limit, after))

@@ -128,18 +128,33 @@ class MembershipReadModel(ReadModel):
     # -- people and their personal data --------------------------------------------------------
 
     def staff(self, member_id: str, limit: int, after: str | None) -> dict[str, Any]:
-        return self.page("""SELECT v.id, v.hub_id, v.member_id, v.position, p.name, p.email,
+        page = self.page("""SELECT v.id, v.hub_id, v.member_id, v.position, p.name, p.email,
                                    v.erased
                             FROM people_view v LEFT JOIN people_pii p ON p.person_id = v.id
                             WHERE v.member_id = %s AND v.id > %s ORDER BY v.id LIMIT %s""",
                          member_id, after=after, limit=limit)
+        for person in page["items"]:
+            if not self.may_see_contact(person["hub_id"], person["member_id"]):
+                person["email"] = None
+        return page
 
     def person(self, person: Any) -> dict[str, Any]:
         """A person as the API shows them: the aggregate's facts and their personal data."""
         name, email = self.personal_data([person.id]).get(person.id, (None, None))
+        if not self.may_see_contact(person.hub_id, person.member_id):
+            email = None
         return {"id": person.id, "hub_id": person.hub_id, "member_id": person.member_id,
                 "position": person.position, "name": name, "email": email,
                 "erased": person.erased, "version": person.version}
+
+    def may_see_contact(self, hub_id: str | None, member_id: str | None) -> bool:
+        """A person's email is for those who run the hub (its facilitators, the admin) and
+        for the person's own member; other members of the hub see their name only
+        (decision 004, issue 15)."""
+        caller = self.caller
+        return caller.may_write_hub(hub_id) or (
+            caller.role == "member" and member_id is not None and caller.member == member_id
+            and caller.may_read_hub(hub_id))
 
     def personal_data(self, person_ids: list[str]) -> dict[str, tuple[str, str | None]]:
         rows = self.rows("SELECT person_id, name, email FROM people_pii "

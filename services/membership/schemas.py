@@ -16,6 +16,7 @@ from .domain import (
     ROLES,
     check_grade_span,
 )
+from .oneroster import ECHO_MAX, ERRORS_REPORTED, PEOPLE_REPORTED
 
 # A new object's own id (the service checks it is in the hub's namespace), and any id a body
 # names (eventstore/ids.py).
@@ -161,12 +162,29 @@ class ImportedPerson(Schema):
 
 
 class StaffImportReport(Schema):
+    """What an import did. Bounded whatever the files hold: every count is whole, but only
+    the first 100 rejected rows and the first 100 people are listed (the member's staff:
+    ``GET /v1/members/{member}/people``). A replay of an import whose answer was too large to
+    keep (Idempotency-Key, or the same RPC message again) answers its summary: the counts,
+    as many of the first errors as fit in 4 KB, no people, ``abridged: true``."""
     member_id = fields.String()
     dry_run = Boolean()
     imported = Integer()
     updated = Integer()
     unchanged = Integer()
-    rejected = Integer()
+    rejected = Integer(metadata={"description": "every rejected row"})
+    rejected_by_field = fields.Dict(
+        keys=fields.String(), values=Integer(),
+        metadata={"description": "'<file> <field>' ('users.csv email', '_row' for a whole "
+                                 "row) -> rows rejected for it; a row with several bad fields "
+                                 "counts under each"})
     skipped = fields.Dict(keys=fields.String(), values=Integer())
-    errors = fields.List(fields.Nested(RowError))
-    people = fields.List(fields.Nested(ImportedPerson))
+    errors = fields.List(fields.Nested(RowError), metadata={
+        "description": f"the first {ERRORS_REPORTED} rejected rows found (text repeated from "
+                       f"the files cut to {ECHO_MAX} characters)"})
+    people = fields.List(fields.Nested(ImportedPerson), metadata={
+        "description": f"the first {PEOPLE_REPORTED} of people_total"})
+    people_total = Integer(metadata={"description": "staff rows imported, updated or "
+                                                    "unchanged"})
+    abridged = Boolean(metadata={"description": "true in a replay's summary: people and all but "
+                                                "the first errors left out"})

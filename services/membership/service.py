@@ -3,6 +3,7 @@ or a query of the read model, and answers. Decisions live in domain.py, SQL in p
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from eventlet import tpool
@@ -20,6 +21,7 @@ from .domain import (
     ELSEWHERE,
     ERASED,
     IMPORTED,
+    UNCHANGED,
     UPDATED,
     Hub,
     Member,
@@ -27,7 +29,7 @@ from .domain import (
     readiness,
     staff_row_outcome,
 )
-from .oneroster import read_staff
+from .oneroster import PEOPLE_REPORTED, Roster, StaffRow, echo, read_staff
 from .projections import PROJECTIONS, MembershipReadModel
 
 
@@ -37,6 +39,30 @@ def hub_view(hub: Hub, session: Session) -> dict:
 
 def person_view(person: Person, session: Session) -> dict:
     return dump(schemas.Person, session.read_model.person(person))
+
+
+# What an Idempotency-Key keeps of a staff import's answer too large to keep whole (bytes of
+# JSON): well under the kernel's RECORD_LIMIT_BYTES, whatever the files held.
+IMPORT_SUMMARY_BYTES = 4096
+
+
+def staff_import_summary(report: dict) -> dict:
+    """An import's answer as a replay gives it: every count, no people, and as many of the
+    first errors as fit in IMPORT_SUMMARY_BYTES (``abridged: true``)."""
+    kept = {**report, "people": [], "errors": [], "abridged": True}
+    size = len(json.dumps(kept))
+    for error in report["errors"]:
+        size += len(json.dumps(error)) + 2
+        if size > IMPORT_SUMMARY_BYTES:
+            break
+        kept["errors"].append(error)
+    return kept
+
+
+def staff_import_view(report: dict, session: Session) -> dict:
+    # Bounded by the report's caps, and dumped in a thread all the same: the service's other
+    # requests never wait on a report.
+    return tpool.execute(dump, schemas.StaffImportReport, report)
 
 
 class Membership(KernelEntrypoints):
@@ -150,7 +176,9 @@ class Membership(KernelEntrypoints):
     def import_staff(self, member_id: str, payload: dict) -> dict:
         """Add a member's staff from a OneRoster 1.1 export. Good rows are imported, bad rows
         are reported by file and line; students and families are never imported. Importing
-        the same export again changes nothing; a changed name or email is updated."""
+        the same export again changes nothing; a changed name or email is updated. The
+        answer is bounded whatever the files hold: every count, the first errors and people
+        (oneroster.ERRORS_REPORTED, PEOPLE_REPORTED); a replay answers its summary."""
         data = load(schemas.StaffImport, payload)
         apply = not data["dry_run"]
         # The caller is checked, and the export read, before any transaction: the files may
@@ -166,31 +194,17 @@ class Membership(KernelEntrypoints):
             ids = [row.person_id(str(member.hub_id), member.id) for row in roster.staff]
             found = session.find_many(Person, ids)
             on_file = session.read_model.personal_data(list(found))
-            report = roster.report()
-            people = []
-            for row, person_id in zip(roster.staff, ids, strict=True):
-                outcome = staff_row_outcome(member, found.get(person_id),
-                                            on_file.get(person_id), row.name, row.email)
-                if outcome == ERASED:
-                    report.skip("erased person")    # an erasure is not undone by a roster
-                    continue
-                if outcome == ELSEWHERE:
-                    report.reject("users.csv", row.line, row.sourced_id, {"sourcedId": [
-                        "names a person who is not this member's staff"]})
-                    continue
+            taken, report = tpool.execute(_staff_report, member, roster, ids, found, on_file,
+                                          apply)
+            for row, person_id, outcome in taken:
                 if apply and outcome == IMPORTED:
                     session.create(Person, person_id).add(str(member.hub_id), member.id,
                                                           row.position)
                 if apply and outcome in (IMPORTED, UPDATED):
                     session.after_save(_keep(session, person_id, row.name, row.email))
-                people.append({"id": person_id, "sourced_id": row.sourced_id,
-                               "line": row.line, "outcome": outcome})
-            counts = {o: sum(p["outcome"] == o for p in people)
-                      for o in ("imported", "updated", "unchanged")}
-            return {"member_id": member.id, "dry_run": not apply, **counts,
-                    "rejected": len(report.errors), "skipped": report.skipped,
-                    "errors": report.errors, "people": people}
-        return self.commands.on(Member, member_id, import_, view(schemas.StaffImportReport))
+            return report
+        return self.commands.on(Member, member_id, import_, staff_import_view,
+                                summary=staff_import_summary)
 
     @rpc
     def list_staff(self, member_id: str, limit: int = 50, after: str | None = None) -> dict:
@@ -216,3 +230,30 @@ class Membership(KernelEntrypoints):
 
 def _keep(session: Session, person_id: str, name: str, email: str | None) -> Any:
     return lambda: session.read_model.keep_personal_data(person_id, name, email)
+
+
+def _staff_report(member: Member, roster: Roster, ids: list[str], found: dict[str, Person],
+                  on_file: dict[str, tuple[str, str | None]],
+                  apply: bool) -> tuple[list[tuple[StaffRow, str, str]], dict]:
+    """What each staff row does (row, person id, outcome), and the import's report: plain
+    work on what the files and the log said, run in a thread of its own."""
+    report = roster.report()
+    taken: list[tuple[StaffRow, str, str]] = []
+    for row, person_id in zip(roster.staff, ids, strict=True):
+        outcome = staff_row_outcome(member, found.get(person_id), on_file.get(person_id),
+                                    row.name, row.email)
+        if outcome == ERASED:
+            report.skip("erased person")    # an erasure is not undone by a roster
+        elif outcome == ELSEWHERE:
+            report.reject("users.csv", row.line, row.sourced_id, {"sourcedId": [
+                "names a person who is not this member's staff"]})
+        else:
+            taken.append((row, person_id, outcome))
+    counts = {o: sum(outcome == o for _, _, outcome in taken)
+              for o in (IMPORTED, UPDATED, UNCHANGED)}
+    people = [{"id": person_id, "sourced_id": echo(row.sourced_id), "line": row.line,
+               "outcome": outcome} for row, person_id, outcome in taken[:PEOPLE_REPORTED]]
+    return taken, {"member_id": member.id, "dry_run": not apply, **counts,
+                   "rejected": report.rejected, "rejected_by_field": report.rejected_by_field,
+                   "skipped": report.skipped, "errors": report.errors, "people": people,
+                   "people_total": len(taken), "abridged": False}

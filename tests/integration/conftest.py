@@ -12,23 +12,25 @@ from tests.integration.http import Client
 from tests.support import Process, ServiceProcess, free_port, http_get, nameko_run, wait_until
 
 
-def start_service(name: str, database: str, amqp_uri: str) -> ServiceProcess:
+def start_service(name: str, database: str, amqp_uri: str,
+                  broker_uri: str | None = None) -> ServiceProcess:
     return ServiceProcess(name, f"services.{name}.service:{service_class(name)}", database,
-                          amqp_uri)
+                          amqp_uri, broker_uri=broker_uri)
 
 
 @contextmanager
-def running_platform(new_database, amqp_uri, gateway_env=None):
-    """Every service and the gateway; ``gateway_env`` adds settings (a shorter RPC timeout)."""
+def running_platform(new_database, amqp_uri, broker_uris, gateway_env=None):
+    """Every service and the gateway, each as its own broker user; ``gateway_env`` adds
+    settings (a shorter RPC timeout)."""
     services, databases = {}, {}
     gateway = None
     try:
         for name in existing_services():
             databases[name] = new_database()
-            services[name] = start_service(name, databases[name], amqp_uri)
+            services[name] = start_service(name, databases[name], amqp_uri, broker_uris[name])
         port = free_port()
         gateway = Process(f"gateway-{port}", nameko_run("gateway.service:Gateway"),
-                          env={"CONSORTIUM_AMQP_URI": amqp_uri,
+                          env={"CONSORTIUM_AMQP_URI": broker_uris["gateway"],
                                "CONSORTIUM_HTTP_ADDRESS": f"127.0.0.1:{port}",
                                "CONSORTIUM_DEV_MODE": "1", "PYTHONWARNINGS": "ignore",
                                **(gateway_env or {})})
@@ -45,8 +47,8 @@ def running_platform(new_database, amqp_uri, gateway_env=None):
 
 
 @pytest.fixture(scope="module")
-def platform(new_database, amqp_uri):
-    with running_platform(new_database, amqp_uri) as running:
+def platform(new_database, amqp_uri, broker_uris):
+    with running_platform(new_database, amqp_uri, broker_uris) as running:
         yield running
 
 
@@ -55,8 +57,8 @@ QUICK_RPC_TIMEOUT = 3
 
 
 @pytest.fixture(scope="module")
-def impatient_platform(new_database, amqp_uri):
+def impatient_platform(new_database, amqp_uri, broker_uris):
     """The platform with a gateway that waits only QUICK_RPC_TIMEOUT seconds for a service."""
-    with running_platform(new_database, amqp_uri,
+    with running_platform(new_database, amqp_uri, broker_uris,
                           {"CONSORTIUM_RPC_TIMEOUT": str(QUICK_RPC_TIMEOUT)}) as running:
         yield running

@@ -9,7 +9,7 @@ import json
 import urllib.request
 import uuid
 
-from tests.integration.http import ADMIN
+from tests.integration.http import ADMIN, token
 from tests.support import query, wait_until
 
 MEMBER = {"name": "Buckeye Union", "kind": "district", "grade_span": "K-8",
@@ -137,3 +137,37 @@ def test_refusals_are_counted_by_status(platform):
     raw(platform, "PUT", "/v1/hubs")
     raw(platform, "POST", "/v1/hubs", b"{not json")
     assert {s: count(s) - before[s] for s in before} == {"404": 1, "405": 1, "422": 1}
+
+
+def test_made_up_methods_and_paths_mint_no_metric_series(platform):
+    """Without a token, a method token HTTP does not define is 501 before routing, and
+    neither it nor a made-up path becomes a label: the metrics stay the same size."""
+    import http.client
+    import urllib.parse
+
+    client = platform["client"]
+    operator = token("operator")
+
+    def series():
+        _, _, text = client.request("GET", "/metrics", token=operator)
+        return {line.rsplit(" ", 1)[0] for line in text.splitlines()
+                if line.startswith("gateway_http_requests_total{")}
+
+    before = series()
+    address = urllib.parse.urlsplit(client.base)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    try:
+        for n in range(500):
+            connection.request(f"FOO{n}", f"/made/up/{uuid.uuid4().hex}")
+            answer = connection.getresponse()
+            body = answer.read()
+            assert answer.status == 501, (n, answer.status, body)
+            if n == 0:
+                problem_of((answer.status, _lower(answer.headers), body))
+            connection.request("GET", f"/v1/made-up-{uuid.uuid4().hex}/{n}")
+            answer = connection.getresponse()
+            assert (answer.status, answer.read() != b"") == (404, True)
+    finally:
+        connection.close()
+    grown = series() - before
+    assert len(grown) <= 3, sorted(grown)[:10]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -173,3 +174,65 @@ def test_concurrent_deliveries_of_one_event_apply_it_once(work, db):
     with db.connection() as conn, conn.cursor() as cur:
         cur.execute("SELECT count(*) FROM effects")
         assert cur.fetchone()[0] == 1
+
+
+def added(roster, person):
+    roster.add(person, "driver")
+    return roster
+
+
+def big(roster, session):
+    """An answer that grows with the roster, and names what this command changed."""
+    return {"id": roster.id, "version": roster.version,
+            "people": {p: "x" * 400 for p in sorted(roster.people)},
+            "changed": [data for _, data in session.changes(roster)]}
+
+
+def test_a_large_answer_is_kept_as_a_reference_and_replayed_exactly(work, store, db):
+    from eventstore.commands import RECORD_LIMIT_BYTES
+    opened(work)
+    for n in range(30):
+        work.command(SYSTEM, lambda s: s.load(Roster, "r-1"),
+                     lambda roster, s, n=n: added(roster, f"p-{n}"), big)
+    first = work.command(SYSTEM, lambda s: s.load(Roster, "r-1"),
+                         lambda roster, s: added(roster, "p-last"), big,
+                         key="k-big", request=["add", "p-last"])
+    assert len(json.dumps(first)) > RECORD_LIMIT_BYTES
+    assert first["changed"] == [{"person": "p-last", "role": "driver"}]
+    # The roster moves on; the replay is the first answer, not today's roster.
+    work.command(SYSTEM, lambda s: s.load(Roster, "r-1"),
+                 lambda roster, s: added(roster, "p-later"), big)
+    again = work.command(SYSTEM, lambda s: s.load(Roster, "r-1"),
+                         lambda roster, s: pytest.fail("decided twice"), big,
+                         key="k-big", request=["add", "p-last"])
+    assert again == first
+    kept = db.with_cursor(lambda c: (c.execute(
+        "SELECT max(length(result::text)) FROM idempotency_keys"), c.fetchone()[0])[1])
+    assert kept <= RECORD_LIMIT_BYTES
+
+
+def test_a_large_answer_about_no_object_keeps_the_commands_summary(work, db):
+    opened(work)
+    report = {"rows": ["y" * 100] * 200, "count": 200}
+    first = work.command(SYSTEM, lambda s: s.load(Roster, "r-1"), lambda roster, s: report,
+                         lambda result, s: result, key="k-report", request=["report"],
+                         summary=lambda answer: {"count": answer["count"], "rows": []})
+    assert first == report
+    again = work.command(SYSTEM, lambda s: s.load(Roster, "r-1"),
+                         lambda roster, s: pytest.fail("decided twice"),
+                         lambda result, s: result, key="k-report", request=["report"])
+    assert again == {"count": 200, "rows": []}
+
+
+def test_what_an_rpc_message_id_keeps_goes_after_an_hour(work, store, db):
+    opened(work)
+    for key in ("rpc:message-1", "client-key"):
+        work.command(SYSTEM, lambda s: s.load(Roster, "r-1"),
+                     lambda roster, s, k=key: roster.add(k, "driver"),
+                     lambda r, s: {"ok": True}, key=key, request=[key])
+    db.with_cursor(lambda c: c.execute(
+        "UPDATE idempotency_keys SET recorded_at = now() - interval '2 hours'"))
+    assert store.forget_keys(7) == 1
+    left = db.with_cursor(lambda c: (c.execute("SELECT key FROM idempotency_keys"),
+                                     c.fetchall())[1])
+    assert [json.loads(k)[1] for (k,) in left] == ["client-key"]

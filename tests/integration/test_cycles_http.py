@@ -3,6 +3,9 @@ the El Dorado network did by spring 2018, and the hub's progress shows it."""
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import pytest
 
 from eventstore.db import connect
@@ -19,8 +22,8 @@ def known_to_cycles(client, hub, member_id=None):
                    what=f"cycles to hear of hub {hub}")
     else:
         def known():
-            status, _, progress = client.request("GET", f"/v1/hubs/{hub}/progress")
-            return status == 200 and member_id in {m["member_id"] for m in progress["members"]}
+            status, _, progress = client.request("GET", f"/v1/hubs/{hub}/progress?limit=200")
+            return status == 200 and member_id in {m["member_id"] for m in progress["items"]}
         wait_until(known, what=f"cycles to hear of member {member_id}")
 
 
@@ -73,13 +76,13 @@ def work_through_cycles(client, who, project_id, values_by_cycle):
     post(f"/v1/projects/{project_id}/insights", {
         "text": "Students give up on multi-step problems", "data_ids": [data_id]})
     post(f"/v1/projects/{project_id}/phase", {"phase": "ideate"})
-    project = post(f"/v1/projects/{project_id}/ideas", {
+    idea = post(f"/v1/projects/{project_id}/ideas", {
         "description": "Daily number talks", "source": "expert",
-        "source_ref": "county math coach"})
-    project = post(f"/v1/projects/{project_id}/phase", {"phase": "prototype"})
+        "source_ref": "county math coach"})["ideas"][0]["id"]
+    post(f"/v1/projects/{project_id}/phase", {"phase": "prototype"})
     project = post(f"/v1/projects/{project_id}/prototypes", {
         "name": "Number talks, 15 minutes daily", "description": "Grades 3-5, all classrooms",
-        "idea_ids": [project["ideas"][0]["id"]]})
+        "idea_ids": [idea]})
     prototype = project["prototypes"][0]["id"]
     status, _, refused = client.request("POST", f"/v1/projects/{project_id}/phase",
                                         {"phase": "test"}, token=who)
@@ -111,12 +114,21 @@ def work_through_cycles(client, who, project_id, values_by_cycle):
                 "phase": "prototype", "reason": "shorten to 10 minutes, add visuals"})
             assert project["prototypes"][0]["revision"] == 2
             post(f"/v1/projects/{project_id}/phase", {"phase": "test"})
-    project = post(f"/v1/projects/{project_id}/phase", {"phase": "evolve"})
+    answer = post(f"/v1/projects/{project_id}/phase", {"phase": "evolve"})
+    assert answer["phase"] == "evolve" and answer["cycles"] == []
+    project = client.ok("GET", f"/v1/projects/{project_id}", token=who)
     assert project["phase"] == "evolve"
     assert [c["decision"] for c in project["cycles"]] == ["adapt", "adopt"]
     assert [c["revision"] for c in project["cycles"]] == [1, 2]
-    post(f"/v1/prototypes/{prototype}/sharing", {
-        "summary": "Number talks raised persistence; 10 minutes works better than 15"})
+    assert [c["measurement_count"] for c in project["cycles"]] == [
+        len(values) for values in values_by_cycle]
+    summary = {"summary": "Number talks raised persistence; 10 minutes works better than 15"}
+    shared = post(f"/v1/prototypes/{prototype}/sharing", summary)
+    assert [(p["id"], p["shared"]) for p in shared["prototypes"]] == [(prototype, True)]
+    # Once per revision: the prototype as it stands is shared already.
+    status, _, refused = client.request("POST", f"/v1/prototypes/{prototype}/sharing",
+                                        summary, token=who)
+    assert status == 409 and "shared already" in refused["detail"], refused
     return prototype, indicator
 
 
@@ -187,14 +199,29 @@ def test_two_members_adopt_problems_complete_two_cycles_and_the_hub_sees_it(plat
                         [[40, 42, 41, 44, 43], [47, 49, 48, 50, 52]])
 
     progress = client.ok("GET", f"/v1/hubs/{HUB}/progress", token=facilitator)
-    by_member = {m["member_id"]: m for m in progress["members"]}
+    assert progress["next"] is None
+    by_member = {m["member_id"]: m for m in progress["items"]}
     for member, project in ((camino, project_a), (gold, project_b)):
-        row = by_member[member["id"]]
+        [row] = by_member[member["id"]]["projects"]
         assert (row["project_id"], row["phase"], row["cycles_completed"],
                 row["last_decision"]) == (project["id"], "evolve", 2, "adopt")
         assert len(row["signals"]) == 1 and row["signals"][0]["points"] >= 10
-    assert "shift" in by_member[camino["id"]]["signals"][0]["signals"]
-    assert {s["member_id"] for s in progress["shares"]} == {camino["id"], gold["id"]}
+    assert "shift" in by_member[camino["id"]]["projects"][0]["signals"][0]["signals"]
+    # Paged, a member at a time: the same members, in id order.
+    first = client.ok("GET", f"/v1/hubs/{HUB}/progress?limit=1", token=facilitator)
+    second = client.ok("GET", f"/v1/hubs/{HUB}/progress?limit=1&after={first['next']}",
+                       token=facilitator)
+    assert first["items"] + second["items"] == progress["items"] and second["next"] is None
+    assert [m["member_id"] for m in progress["items"]] == sorted([camino["id"], gold["id"]])
+    # The prototypes shared with the network: each once, a page at a time.
+    shares = client.ok("GET", f"/v1/hubs/{HUB}/shares", token=facilitator)
+    assert [(s["member_id"], s["revision"]) for s in shares["items"]] == [
+        (camino["id"], 2), (gold["id"], 2)] and shares["next"] is None
+    assert [r["number"] for r in shares["items"][0]["results"]] == [1, 2]
+    first = client.ok("GET", f"/v1/hubs/{HUB}/shares?limit=1", token=facilitator)
+    second = client.ok("GET", f"/v1/hubs/{HUB}/shares?limit=1&after={first['next']}",
+                       token=facilitator)
+    assert first["items"] + second["items"] == shares["items"] and second["next"] is None
 
     chart = client.ok("GET", f"/v1/indicators/{indicator_a}/run-chart", token=camino_token)
     assert [p["value"] for p in chart["points"]] == [38, 41, 40, 43, 45, 44,
@@ -215,7 +242,7 @@ def test_two_members_adopt_problems_complete_two_cycles_and_the_hub_sees_it(plat
     other = token("facilitator", ["another-hub"])
     for path in (f"/v1/projects/{project_a['id']}", f"/v1/problems/{math['id']}",
                  f"/v1/indicators/{indicator_a}/run-chart", f"/v1/hubs/{HUB}/progress",
-                 f"/v1/hubs/{HUB}/problems"):
+                 f"/v1/hubs/{HUB}/shares", f"/v1/hubs/{HUB}/problems"):
         assert client.request("GET", path, token=other)[0] == 404, path
     for path, body in ((f"/v1/projects/{project_a['id']}/data",
                         {"method": "survey", "summary": "x"}),
@@ -227,15 +254,14 @@ def test_two_members_adopt_problems_complete_two_cycles_and_the_hub_sees_it(plat
                           {"method": "survey", "summary": "x"}, token=camino_token)[0] == 403
 
     # The service checks the caller again: direct RPC with another county's identity.
-    from nameko.standalone.rpc import ClusterRpcProxy
-
     from eventstore.identity import Identity
+    from eventstore.rpc import signed_rpc
     outsider = Identity(sub="b", role="facilitator", hubs=("another-hub",))
-    with ClusterRpcProxy({"AMQP_URI": platform["amqp"]}, timeout=10,
-                         context_data={"identity": outsider.to_header()}) as rpc:
+    with signed_rpc(platform["amqp"], outsider, "tests", timeout=10) as rpc:
         for call in (lambda: rpc.cycles.get_project(project_a["id"]),
                      lambda: rpc.cycles.run_chart(indicator_a),
                      lambda: rpc.cycles.hub_progress(HUB),
+                     lambda: rpc.cycles.hub_shares(HUB),
                      lambda: rpc.cycles.collect_data(project_a["id"], {
                          "method": "survey", "summary": "forged"}),
                      lambda: rpc.cycles.draft_problem(HUB, {
@@ -287,10 +313,18 @@ def test_measurements_are_aggregates_never_a_student(platform):
         "indicator_id": "ind-1", "value": 1, "n": 30, "on": "2017-10-01",
         "student_id": "S101"}, token=ADMIN)
     assert status == 422 and "student_id" in refused["errors"]
+    # Nor a person's contact data, in any free text.
+    status, _, refused = client.request("POST", "/v1/cycles/no-such-cycle/measurements", {
+        "indicator_id": "ind-1", "value": 1, "n": 30, "on": "2017-10-01",
+        "note": "ask Ms Ortiz, (530) 555-0123"}, token=ADMIN)
+    assert status == 422 and list(refused["errors"]) == ["note"]
+    assert refused["errors"]["note"][0].startswith(
+        "free text may not hold an email address or phone number: this holds a phone number")
 
 
 @pytest.mark.parametrize("path", ["/v1/projects/nope", "/v1/indicators/nope/run-chart",
-                                  "/v1/problems/nope", "/v1/hubs/nope/progress"])
+                                  "/v1/problems/nope", "/v1/hubs/nope/progress",
+                                  "/v1/hubs/nope/shares"])
 def test_unknown_objects_are_404(platform, path):
     assert platform["client"].request("GET", path)[0] == 404
 
@@ -321,7 +355,7 @@ def test_racing_adoptions_of_one_problem_give_one_project_and_clean_conflicts(pl
         t.join(60)
     assert sorted(statuses) == [201] + [409] * 5, statuses
     progress = client.ok("GET", "/v1/hubs/race-hub/progress")
-    assert [m["project_id"] is not None for m in progress["members"]] == [True]
+    assert [len(m["projects"]) for m in progress["items"]] == [1]
     # An off-boarded member adopts nothing more, once cycles has heard of it.
     second = client.ok("POST", "/v1/hubs/race-hub/problems", {
         "title": "Math", "statement": "Too few persist in math",
@@ -329,25 +363,20 @@ def test_racing_adoptions_of_one_problem_give_one_project_and_clean_conflicts(pl
         "selection_criteria": ["shared"]})
     client.ok("POST", f"/v1/problems/{second['id']}/ratification", {})
     client.ok("POST", f"/v1/members/{member['id']}/offboarding", {"reason": "merged"})
-    wait_until(lambda: client.ok("GET", "/v1/hubs/race-hub/progress")["members"] == [],
+    wait_until(lambda: client.ok("GET", "/v1/hubs/race-hub/progress")["items"] == [],
                what="cycles to hear of the off-boarding")
     status, _, refused = client.request("POST", f"/v1/members/{member['id']}/projects",
                                         {"problem_id": second["id"]})
     assert status == 409 and "off-boarded" in refused["detail"]
 
 
-def test_staff_entering_measurements_at_once_are_all_recorded_without_if_match(platform):
-    """Eight staff record measurements of one test cycle at the same moment, none sending
-    If-Match: a concurrent write is decided again on the new state, never bounced back."""
-    import threading
-    client = platform["client"]
-    client.ok("POST", "/v1/hubs", {"id": "busy-hub", "name": "Busy County", "state": "CA",
-                                   "facilitator_org": "Partner nonprofit"})
-    facilitator = token("facilitator", ["busy-hub"])
-    member = ready_member(client, facilitator, "Indian Diggings", 21, hub="busy-hub")
+def a_project_in_test(client, facilitator, hub):
+    """A hub's member whose project is in the test phase with a test cycle running:
+    <hub>.proto with the leading indicator <hub>.persistence and the cycle <hub>.cycle."""
+    member = ready_member(client, facilitator, "Indian Diggings", 21, hub=hub)
     client.ok("POST", f"/v1/members/{member['id']}/onboarding", {}, token=facilitator)
     drafted = problem(client, facilitator, "Math", "Too few students persist in math",
-                      hub="busy-hub")
+                      hub=hub)
     client.ok("POST", f"/v1/problems/{drafted['id']}/ratification", {}, token=facilitator)
     project = client.ok("POST", f"/v1/members/{member['id']}/projects",
                         {"problem_id": drafted["id"]}, token=facilitator)
@@ -360,22 +389,34 @@ def test_staff_entering_measurements_at_once_are_all_recorded_without_if_match(p
              ("data", {"method": "survey", "summary": "Math survey", "n": 21}),
              ("phase", {"phase": "interpret"}), ("insights", {"text": "They give up"}),
              ("phase", {"phase": "ideate"}),
-             ("ideas", {"id": "busy-hub.idea", "description": "Number talks", "source": "peer"}),
+             ("ideas", {"id": f"{hub}.idea", "description": "Number talks", "source": "peer"}),
              ("phase", {"phase": "prototype"}),
-             ("prototypes", {"id": "busy-hub.proto", "name": "Number talks",
-                             "description": "daily", "idea_ids": ["busy-hub.idea"]})]
+             ("prototypes", {"id": f"{hub}.proto", "name": "Number talks",
+                             "description": "daily", "idea_ids": [f"{hub}.idea"]})]
     for path, body in steps:
         client.ok("POST", f"/v1/projects/{pid}/{path}", body, token=facilitator)
-    client.ok("POST", "/v1/prototypes/busy-hub.proto/selection",
+    client.ok("POST", f"/v1/prototypes/{hub}.proto/selection",
               {"criteria": [{"criterion": "doable", "met": True}]}, token=facilitator)
-    client.ok("POST", "/v1/prototypes/busy-hub.proto/indicators", {
-        "id": "busy-hub.persistence", "name": "Persistence", "kind": "leading", "unit": "%",
+    client.ok("POST", f"/v1/prototypes/{hub}.proto/indicators", {
+        "id": f"{hub}.persistence", "name": "Persistence", "kind": "leading", "unit": "%",
         "direction": "up"}, token=facilitator)
     client.ok("POST", f"/v1/projects/{pid}/phase", {"phase": "test"}, token=facilitator)
-    client.ok("POST", "/v1/prototypes/busy-hub.proto/cycles", {
-        "id": "busy-hub.cycle", "prediction": "rises",
+    client.ok("POST", f"/v1/prototypes/{hub}.proto/cycles", {
+        "id": f"{hub}.cycle", "prediction": "rises",
         "plan": {"who": "grade 4", "starts": "2017-10-01", "ends": "2017-10-28", "how": "tickets"}},
         token=facilitator)
+    return pid
+
+
+def test_staff_entering_measurements_at_once_are_all_recorded_without_if_match(platform):
+    """Eight staff record measurements of one test cycle at the same moment, none sending
+    If-Match: a concurrent write is decided again on the new state, never bounced back."""
+    import threading
+    client = platform["client"]
+    client.ok("POST", "/v1/hubs", {"id": "busy-hub", "name": "Busy County", "state": "CA",
+                                   "facilitator_org": "Partner nonprofit"})
+    facilitator = token("facilitator", ["busy-hub"])
+    pid = a_project_in_test(client, facilitator, "busy-hub")
     barrier = threading.Barrier(8)
     answers = []
 
@@ -397,3 +438,49 @@ def test_staff_entering_measurements_at_once_are_all_recorded_without_if_match(p
     status, _, stale = client.request("POST", f"/v1/projects/{pid}/goals", GOALS[0],
                                       token=facilitator, headers={"If-Match": '"3"'})
     assert status == 412 and stale["current_version"] > 3
+
+
+def test_a_projects_answers_stay_as_small_as_its_commands(platform):
+    """Every command answers what it changed, not the whole project: the fiftieth measurement
+    of a cycle answers that measurement (and the count), and every answer kept for the keys
+    is kept whole and small; the whole project is a read away. Past a limit, a part is refused
+    naming it."""
+    client, cycles_db = platform["client"], platform["databases"]["cycles"]
+    client.ok("POST", "/v1/hubs", {"id": "big-hub", "name": "Big County", "state": "CA",
+                                   "facilitator_org": "Partner nonprofit"})
+    sub = f"answers-{uuid.uuid4().hex[:8]}"
+    facilitator = token("facilitator", ["big-hub"], sub=sub)
+    pid = a_project_in_test(client, facilitator, "big-hub")
+    for day in range(50):
+        status, _, answer = client.request("POST", "/v1/cycles/big-hub.cycle/measurements", {
+            "indicator_id": "big-hub.persistence", "value": 40 + day % 7, "n": 24,
+            "on": f"2017-10-{day % 28 + 1:02d}", "note": "exit tickets, all grade 4 classes"},
+            token=facilitator, headers={"Idempotency-Key": f"measure-{day}"})
+        assert status == 201, answer
+    [cycle] = answer["cycles"]
+    assert (cycle["id"], cycle["measurement_count"], len(cycle["measurements"])) == (
+        "big-hub.cycle", 50, 1)
+    assert answer["goals"] == answer["data"] == answer["indicators"] == []
+    assert len(json.dumps(answer)) < 2048, len(json.dumps(answer))
+    again = client.ok("POST", "/v1/cycles/big-hub.cycle/measurements", {
+        "indicator_id": "big-hub.persistence", "value": 40 + 49 % 7, "n": 24,
+        "on": "2017-10-22", "note": "exit tickets, all grade 4 classes"}, token=facilitator,
+        headers={"Idempotency-Key": "measure-49"})
+    assert again == answer
+    whole = client.ok("GET", f"/v1/projects/{pid}", token=facilitator)
+    assert [(c["measurement_count"], len(c["measurements"])) for c in whole["cycles"]] == [
+        (50, 50)]
+    [(largest, references)] = query(cycles_db, """
+        SELECT max(length(result::text)), count(*) FILTER (WHERE result ? '$ref')
+        FROM idempotency_keys WHERE key LIKE %s""", (f'["{sub}",%',))
+    assert largest < 2048 and references == 0, (largest, references)
+    assert query(cycles_db, "SELECT max(length(result::text)) FROM idempotency_keys")[0][0] \
+        <= 8192
+
+    # A project holds at most 20 goals (it has two): the 21st is refused, naming the limit.
+    for k in range(18):
+        client.ok("POST", f"/v1/projects/{pid}/goals", GOALS[k % 2], token=facilitator)
+    status, _, refused = client.request("POST", f"/v1/projects/{pid}/goals", GOALS[0],
+                                        token=facilitator)
+    assert status == 422 and refused["errors"] == {"goals": [
+        "a project holds at most 20 goals: revise a goal rather than set another"]}

@@ -204,10 +204,10 @@ def test_tenancy_another_county_sees_nothing(platform):
     # Services check the caller again: a direct RPC call with county B's identity is refused.
     from nameko.standalone.rpc import ClusterRpcProxy
 
-    from eventstore.identity import Identity
+    from eventstore.identity import Call, Identity
+    from eventstore.rpc import signed_rpc
     identity_b = Identity(sub="b", role="facilitator", hubs=("county-b",))
-    with ClusterRpcProxy({"AMQP_URI": platform["amqp"]}, timeout=10,
-                         context_data={"identity": identity_b.to_header()}) as rpc:
+    with signed_rpc(platform["amqp"], identity_b, "tests", timeout=10) as rpc:
         for call in (lambda: rpc.membership.get_member(member["id"]),
                      lambda: rpc.membership.get_person(person["id"]),
                      lambda: rpc.membership.enroll_member("county-a", {
@@ -223,11 +223,12 @@ def test_tenancy_another_county_sees_nothing(platform):
     # A client on the broker that writes its own identity (no gateway signature, or county B's
     # signed identity with the scope changed) is not believed.
     import json as json_
-    body = json_.loads(json_.loads(identity_b.to_header())["identity"])
+    signed_b = identity_b.to_header(Call("membership.get_member", "c-1", "r-1", "d"))
+    body = json_.loads(json_.loads(signed_b)["identity"])
     forged_body = json_.dumps({**body, "role": "admin", "hubs": ["*"]}, sort_keys=True)
     for forged in (json_.dumps({"sub": "x", "role": "admin", "hubs": ["*"]}),
                    json_.dumps({"identity": forged_body,
-                                "sig": json_.loads(identity_b.to_header())["sig"]}),
+                                "sig": json_.loads(signed_b)["sig"]}),
                    json_.dumps({"identity": forged_body, "sig": "0" * 64})):
         with ClusterRpcProxy({"AMQP_URI": platform["amqp"]}, timeout=10,
                              context_data={"identity": forged}) as rpc:
@@ -260,6 +261,12 @@ def test_erasure_leaves_no_name_or_email_anywhere(platform):
                          headers={"Idempotency-Key": "add-zebulon"})
     assert replayed["id"] == person["id"] and replayed["erased"] is True
     assert replayed["name"] is None and replayed["email"] is None
+    # The key no longer tells a right guess of the name and email from a wrong one (its
+    # fingerprint was of the request that held them): any request under it answers alike.
+    status, _, guessed = client.request("POST", "/v1/hubs/hub-erase/people",
+                                        {"name": "Someone Else", "email": "se@example.org"},
+                                        headers={"Idempotency-Key": "add-zebulon"})
+    assert (status, guessed) == (201, replayed)
     got = client.ok("GET", f"/v1/people/{person['id']}")
     assert secret_name not in json.dumps(got) and secret_email not in json.dumps(got)
     assert client.ok("GET", f"/v1/members/{member['id']}")["roles"] == []
@@ -438,11 +445,149 @@ def test_a_long_import_does_not_hold_up_other_requests(platform):
         max(latencies), done["seconds"], len(latencies))
 
 
+def bad_roster(count, end="\r"):
+    """The fixture's users.csv and ``count`` more rows with a bad email, every row ended by
+    ``end``: a lone \\r is the ending a count of \\n never saw."""
+    header, *rows = (ROSTER / "users.csv").read_text().splitlines()
+    bad = [f"b{n},active,,true,org-camino-ms,teacher,,,B,R,,,x,,,,," for n in range(count)]
+    return {"orgs": (ROSTER / "orgs.csv").read_text(),
+            "users": end.join([header, *rows, *bad]) + end}
+
+
+def roster_member(client, hub):
+    client.ok("POST", "/v1/hubs", {"id": hub, "name": f"{hub} office", "state": "CA",
+                                   "facilitator_org": "Nonprofit"})
+    return client.ok("POST", f"/v1/hubs/{hub}/members", {
+        "name": "Camino Union", "kind": "district", "grade_span": "K-12", "enrollment": 900,
+        "nces_id": "0601234"})
+
+
+def test_a_file_of_bad_rows_answers_in_kilobytes_and_keeps_no_large_answer(platform):
+    """Issue 15: a file of bad rows was answered row by row (450,000 of them ended by \\r
+    passed the row cap: 77 MB, kept for days under the RPC message's id)."""
+    from tests.support import query
+    client = platform["client"]
+    member = roster_member(client, "hub-bad-rows")
+    report = client.ok("POST", f"/v1/members/{member['id']}/staff-imports",
+                       bad_roster(100_000))
+    assert (report["imported"], report["people_total"], report["rejected"]) == (3, 3, 100_005)
+    assert report["rejected_by_field"] == {
+        "users.csv email": 100_001, "users.csv givenName": 1, "users.csv orgSourcedIds": 1,
+        "users.csv role": 1, "users.csv sourcedId": 1}
+    assert len(report["errors"]) == 100 and report["abridged"] is False
+    assert [e["line"] for e in report["errors"][:6]] == [8, 9, 10, 11, 12, 16]
+    # 100 errors of about 110 bytes each: 11.6 KB (the whole report was 10 MB).
+    assert len(json.dumps(report)) < 13_000, len(json.dumps(report))
+    # The command's answer is kept under the RPC message's id: a summary, never the answer.
+    [(largest,)] = query(platform["db"], "SELECT max(length(result::text)) "
+                                         "FROM idempotency_keys")
+    assert largest <= 8192, largest
+
+
+def test_a_file_of_bad_rows_does_not_hold_up_other_requests(platform):
+    """A dry run of 150,000 bad rows: every other request of the service (another county's,
+    here) is answered as usual while it is read and reported on."""
+    import threading
+
+    from tests.support import query
+    client = platform["client"]
+    member = roster_member(client, "hub-bad-rows-long")
+    client.ok("POST", "/v1/hubs", {"id": "hub-bad-rows-waiting", "name": "Waiting County",
+                                   "state": "CA", "facilitator_org": "Nonprofit"})
+    waiting = token("facilitator", ["hub-bad-rows-waiting"])
+    body = {**bad_roster(150_000), "dry_run": True}
+    done: dict = {}
+
+    def import_roster():
+        started = time.monotonic()
+        done["report"] = client.ok("POST", f"/v1/members/{member['id']}/staff-imports", body)
+        done["seconds"] = time.monotonic() - started
+
+    importing = threading.Thread(target=import_roster)
+    importing.start()
+    latencies = []
+    while importing.is_alive():
+        started = time.monotonic()
+        client.ok("GET", "/v1/hubs/hub-bad-rows-waiting", token=waiting)
+        latencies.append(time.monotonic() - started)
+    importing.join()
+    # Were the report dumped on the service's event loop, one read would wait seconds (2.7 s,
+    # of an import that then missed its deadline, before issue 15).
+    assert len(latencies) >= 3 and max(latencies) < 1.0, (
+        max(latencies), done.get("seconds"), len(latencies))
+    assert done["report"]["rejected"] == 150_005 and done["report"]["dry_run"] is True
+    [(largest,)] = query(platform["db"], "SELECT max(length(result::text)) "
+                                         "FROM idempotency_keys")
+    assert largest <= 8192, largest
+
+
+def test_a_replayed_import_answers_its_summary_and_writes_nothing(platform):
+    """An answer over 8 KB is kept for its key as a summary of at most 4 KB, which a replay
+    answers (abridged): the counts whole, the first errors that fit, no people."""
+    from tests.support import query
+    client = platform["client"]
+    member = roster_member(client, "hub-bad-rows-replay")
+    path = f"/v1/members/{member['id']}/staff-imports"
+    body = bad_roster(1_000, end="\n")
+    key = {"Idempotency-Key": "staff-import-1"}
+    first = client.ok("POST", path, body, headers=key)
+    assert len(json.dumps(first)) > 8192     # too large to keep whole
+    written = "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM idempotency_keys)"
+    before = query(platform["db"], written)
+    again = client.ok("POST", path, body, headers=key)
+    assert query(platform["db"], written) == before
+    assert again["abridged"] is True and again["people"] == []
+    assert 0 < len(again["errors"]) < 100 and again["errors"] == first["errors"][:len(
+        again["errors"])]
+    counts = ("member_id", "dry_run", "imported", "updated", "unchanged", "rejected",
+              "rejected_by_field", "skipped", "people_total")
+    assert {k: again[k] for k in counts} == {k: first[k] for k in counts}
+    assert (again["imported"], again["rejected"]) == (3, 1_005)
+    assert len(json.dumps(again)) <= 4096
+
+
+def test_a_persons_email_is_shown_to_the_hub_and_their_own_member_only(platform):
+    """Issue 15: names of people in a hub are seen by its members; an email only by those
+    who run the hub and by the person's own member."""
+    client = platform["client"]
+    camino = roster_member(client, "hub-contact")
+    facilitator = token("facilitator", ["hub-contact"])
+    gold = client.ok("POST", "/v1/hubs/hub-contact/members", {
+        "name": "Gold Trail Union", "kind": "district", "grade_span": "K-8",
+        "enrollment": 600, "nces_id": "0605555"}, token=facilitator)
+    report = client.ok("POST", f"/v1/members/{camino['id']}/staff-imports",
+                       {"orgs": (ROSTER / "orgs.csv").read_text(),
+                        "users": (ROSTER / "users.csv").read_text()}, token=facilitator)
+    julia = next(p["id"] for p in report["people"] if p["sourced_id"] == "u-001")
+    unattached = client.ok("POST", "/v1/hubs/hub-contact/people",
+                           {"name": "Hub Coach", "email": "coach@example.org"},
+                           token=facilitator)
+    assert unattached["email"] == "coach@example.org"     # its writer sees what it wrote
+    own = token("member", ["hub-contact"], member=camino["id"])
+    other = token("member", ["hub-contact"], member=gold["id"])
+
+    def seen(path, as_):
+        got = client.ok("GET", path, token=as_)
+        return [(p["name"], p["email"]) for p in got.get("items", [got])]
+
+    julia_path, staff_path = f"/v1/people/{julia}", f"/v1/members/{camino['id']}/people"
+    for who in (facilitator, own, token("admin", ["*"])):
+        assert seen(julia_path, who) == [("Julia Martinez", "jmartinez@camino.example.org")]
+        assert ("Robert Chen", "rchen@camino.example.org") in seen(staff_path, who)
+    assert seen(julia_path, other) == [("Julia Martinez", None)]
+    assert sorted(seen(staff_path, other)) == [("Julia Martinez", None), ("Lena Patel", None),
+                                               ("Robert Chen", None)]
+    unattached_path = f"/v1/people/{unattached['id']}"
+    assert seen(unattached_path, facilitator) == [("Hub Coach", "coach@example.org")]
+    assert seen(unattached_path, own) == seen(unattached_path, other) == [("Hub Coach", None)]
+
+
 def test_authentication(platform):
     client = platform["client"]
     assert client.request("GET", "/v1/hubs", token=None)[0] == 401
     assert client.request("GET", "/v1/hubs", token="not-a-jwt")[0] == 401
-    expired = token("admin", ["*"], ttl=-10)
+    expired = auth.jwt.encode({"sub": "x", "role": "admin", "hubs": ["*"],
+                               "exp": int(time.time()) - 10}, auth.secret(), algorithm="HS256")
     status, headers, body = client.request("GET", "/v1/hubs", token=expired)
     assert status == 401 and headers["content-type"] == "application/problem+json"
     assert "expired" in body["detail"]
@@ -515,6 +660,14 @@ def test_openapi_document_is_valid_and_complete(platform):
     ({"CONSORTIUM_DEV_MODE": "0", "CONSORTIUM_JWT_SECRET": "short"}, "at least 32 characters"),
     ({"CONSORTIUM_DEV_MODE": "0", "CONSORTIUM_JWT_SECRET": "j" * 40,
       "CONSORTIUM_IDENTITY_SECRET": ""}, "CONSORTIUM_IDENTITY_SECRET is unset"),
+    # The repository's old development secret is public: refused even on a developer's
+    # machine, where `make up` generates the machine's own.
+    ({"CONSORTIUM_DEV_MODE": "1",
+      "CONSORTIUM_JWT_SECRET": "consortium-development-secret-do-not-use-in-production"},
+     "published in the repository"),
+    # Outside development mode, no default credential: RabbitMQ's guest user is refused.
+    ({"CONSORTIUM_DEV_MODE": "0", "CONSORTIUM_JWT_SECRET": "j" * 40,
+      "CONSORTIUM_IDENTITY_SECRET": "i" * 40}, "default guest user"),
 ])
 def test_gateway_refuses_to_start_with_a_weak_secret(amqp_uri, env, reason):
     port = free_port()
@@ -530,15 +683,23 @@ def test_gateway_refuses_to_start_with_a_weak_secret(amqp_uri, env, reason):
         gateway.stop()
 
 
-def test_a_service_refuses_to_start_without_an_identity_secret(new_database, amqp_uri):
+@pytest.mark.parametrize("env, reason", [
+    ({"CONSORTIUM_IDENTITY_SECRET": ""}, "CONSORTIUM_IDENTITY_SECRET is unset"),
+    # Its own broker user, but the repository's default database password.
+    ({"CONSORTIUM_DB_MEMBERSHIP_URL":
+      "postgresql://membership:consortium-dev@localhost:5432/consortium_membership"},
+     "database password is the repository's default"),
+])
+def test_a_service_refuses_to_start_without_its_own_credentials(new_database, amqp_uri,
+                                                                 broker_uris, env, reason):
     from tests.support import nameko_run as run
     service = Process("membership-refuses", run("services.membership.service:Membership"),
-                      env={"CONSORTIUM_AMQP_URI": amqp_uri, "CONSORTIUM_DEV_MODE": "0",
-                           "CONSORTIUM_IDENTITY_SECRET": "",
+                      env={"CONSORTIUM_AMQP_URI": broker_uris["membership"],
+                           "CONSORTIUM_DEV_MODE": "0",
                            "CONSORTIUM_DB_MEMBERSHIP_URL": new_database(),
-                           "PYTHONWARNINGS": "ignore"})
+                           "PYTHONWARNINGS": "ignore", **env})
     try:
         assert service.proc.wait(60) == 2
-        assert "CONSORTIUM_IDENTITY_SECRET is unset" in service.output()
+        assert reason in service.output()
     finally:
         service.stop()

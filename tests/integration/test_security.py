@@ -9,12 +9,14 @@ import time
 
 import kombu
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from eventstore.errors import Forbidden, NotFound, Unauthorized
-from eventstore.identity import CONTEXT_KEY, Identity, signed_event
+from eventstore.identity import Identity, signed_event
+from eventstore.rpc import signed_rpc
 from tests.integration.http import token
-from tests.support import query, wait_until
+from tests.support import query, queue_depth, wait_until
+
+RPC_EXCHANGE = kombu.Exchange("nameko-rpc", type="topic", durable=True)
 
 MEMBER = {"kind": "district", "grade_span": "K-8", "enrollment": 120}
 
@@ -29,10 +31,9 @@ def counties(platform):
             "south": token("facilitator", ["south"], sub="f-south")}
 
 
-def rpc(platform, identity_header):
-    return ClusterRpcProxy({"AMQP_URI": platform["amqp"]}, timeout=10,
-                           context_data={CONTEXT_KEY: identity_header} if identity_header
-                           else {})
+def rpc(platform, identity):
+    """A direct caller on the broker, as ``identity`` signed for each call (or as no one)."""
+    return signed_rpc(platform["amqp"], identity, "tests", timeout=10)
 
 
 def test_an_id_in_another_countys_namespace_is_refused_before_it_is_looked_up(platform,
@@ -113,20 +114,20 @@ def test_only_an_admin_token_may_span_every_hub(platform, role, member):
 
 def test_a_signed_identity_expires(platform):
     stale = Identity(sub="admin-1", role="admin", hubs=("*",), expires=time.time() - 1)
-    with rpc(platform, stale.to_header()) as cluster, pytest.raises(Unauthorized,
+    with rpc(platform, stale) as cluster, pytest.raises(Unauthorized,
                                                                     match="expired"):
         cluster.membership.list_hubs()
     fresh = Identity(sub="admin-1", role="admin", hubs=("*",))
-    with rpc(platform, fresh.to_header()) as cluster:
+    with rpc(platform, fresh) as cluster:
         assert cluster.membership.list_hubs()["items"]
     # A facilitator's identity may not claim every hub either, however it was signed.
     wide = Identity(sub="f", role="facilitator", hubs=("*",))
-    with rpc(platform, wide.to_header()) as cluster, pytest.raises(Unauthorized):
+    with rpc(platform, wide) as cluster, pytest.raises(Unauthorized):
         cluster.membership.list_hubs()
 
 
 def test_the_kernels_rpc_methods_need_a_platform_identity(platform):
-    facilitator = Identity(sub="f", role="facilitator", hubs=("north",)).to_header()
+    facilitator = Identity(sub="f", role="facilitator", hubs=("north",))
     for service in ("membership", "cycles"):
         with rpc(platform, None) as cluster:
             with pytest.raises(Unauthorized):
@@ -140,7 +141,7 @@ def test_the_kernels_rpc_methods_need_a_platform_identity(platform):
                          lambda s=service: getattr(cluster, s).catch_up("membership")):
                 with pytest.raises(Forbidden):
                     call()
-    operator = Identity(sub="op", role="operator").to_header()
+    operator = Identity(sub="op", role="operator")
     with rpc(platform, operator) as cluster:
         assert cluster.membership.read_events([0, 0], 1)["events"]
         with pytest.raises(NotFound):
@@ -294,3 +295,143 @@ def test_ids_in_a_body_tell_nothing_of_another_countys_objects(platform, countie
             answers.append((status, json.dumps(answer).replace(object_id, "<id>")))
         assert answers[0] == answers[1], (path, answers)
         assert answers[0][0] == 404, (path, answers)
+
+
+def spy_on_rpc(amqp_uri, name):
+    """A queue that copies every RPC message on the bus: what a broker user who may bind the
+    RPC exchange would see (a service's own broker user may not: test_broker_users)."""
+    with kombu.Connection(amqp_uri) as conn:
+        kombu.Queue(name, kombu.Exchange("nameko-rpc", type="topic", durable=True),
+                    routing_key="#", auto_delete=False)(conn.channel()).declare()
+
+
+def copied(amqp_uri, queue):
+    """Every message the spy copied, by method: [(body, headers, properties)]."""
+    found: dict[str, list] = {}
+    with kombu.Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        while (message := channel.basic_get(queue, no_ack=True)) is not None:
+            found.setdefault(message.delivery_info["routing_key"], []).append(
+                (json.loads(message.body), dict(message.headers), dict(message.properties)))
+    return found
+
+
+def send_as(amqp_uri, method, args, headers, correlation_id, reply_to=None):
+    """Publish an RPC message as an attacker would, with headers copied from the bus, and
+    wait for the answer on a queue of the attacker's own (or send it to ``reply_to``)."""
+    import uuid
+    answers = f"spy-answers-{uuid.uuid4().hex[:8]}"
+    key = reply_to or str(uuid.uuid4())
+    exchange = kombu.Exchange("nameko-rpc", type="topic", durable=True)
+    with kombu.Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        queue = kombu.Queue(answers, exchange, routing_key=key, exclusive=True)(channel)
+        queue.declare()
+        kombu.Producer(channel).publish(
+            {"args": args, "kwargs": {}}, exchange=exchange, routing_key=method,
+            headers=headers, reply_to=key, correlation_id=correlation_id,
+            serializer="json")
+        if reply_to is not None:
+            return None
+        message = wait_until(lambda: channel.basic_get(answers, no_ack=True), timeout=15,
+                             what=f"an answer from {method}")
+        return json.loads(message.body)
+
+
+def test_an_identity_copied_from_the_bus_opens_nothing_else(platform, counties):
+    """The identity of a county's request and a service's catch-up identity, copied off the
+    broker, each fail for any other method, other arguments, another answer queue or
+    another message; a service's identity opens the kernel's methods and no hub's objects."""
+    amqp, client = platform["amqp"], platform["client"]
+    spy = "spy-rpc-identities"
+    spy_on_rpc(amqp, spy)
+    person = client.ok("POST", "/v1/hubs/north/people", {"name": "Dee"},
+                       token=counties["north"])
+    client.ok("GET", "/v1/hubs/north", token=counties["north"])
+    platform["services"]["cycles"].rpc("catch_up", "membership",
+                                       caller=Identity(sub="op", role="operator"))
+    seen = copied(amqp, spy)
+    county_body, county_headers, county_props = seen["membership.get_hub"][0]
+    catch_ups = seen["membership.read_events"]
+    assert county_headers.get("nameko.identity") and catch_ups
+    service_body, service_headers, service_props = catch_ups[0]
+    assert json.loads(json.loads(service_headers["nameko.identity"])["identity"])["hubs"] == []
+
+    def refused(answer):
+        return answer["error"]["exc_type"] == "Unauthorized"
+
+    # The county's identity: another method, other arguments, its own answer queue.
+    assert refused(send_as(amqp, "membership.get_person", [person["id"]], county_headers,
+                           county_props["correlation_id"]))
+    assert refused(send_as(amqp, "membership.get_hub", ["south"], county_headers,
+                           county_props["correlation_id"]))
+    assert refused(send_as(amqp, "membership.get_hub", county_body["args"], county_headers,
+                           county_props["correlation_id"]))
+    # The catch-up's identity: any hub's objects, or the log again under another message id.
+    for method, args in (("membership.get_person", [person["id"]]),
+                         ("membership.erase_person", [person["id"]]),
+                         ("membership.read_events", service_body["args"])):
+        assert refused(send_as(amqp, method, args, service_headers,
+                               service_props["correlation_id"] + "-again")), method
+    # Even signed for the very call, a service's identity names no hub: it is refused a
+    # person's data as another county would be, and takes the kernel's methods only.
+    cycles = Identity.service("cycles")
+    with signed_rpc(amqp, cycles, "tests", timeout=10) as cluster:
+        with pytest.raises(NotFound):
+            cluster.membership.get_person(person["id"])
+        with pytest.raises(NotFound):
+            cluster.membership.erase_person(person["id"])
+        assert cluster.membership.read_events([0, 0], 1)["events"]
+    assert client.ok("GET", f"/v1/people/{person['id']}", token=counties["north"])["name"] \
+        == "Dee"
+
+
+def test_an_anonymous_readiness_probe_puts_no_identity_on_the_bus(platform):
+    spy = "spy-rpc-readiness"
+    spy_on_rpc(platform["amqp"], spy)
+    probes: list = []
+
+    def probed():
+        # The gateway answers from a readiness cached for a moment: probe until it asks.
+        assert platform["client"].request("GET", "/readyz", token=None)[0] == 200
+        seen = copied(platform["amqp"], spy)
+        probes.extend(m for service in platform["services"]
+                      for m in seen.get(f"{service}.ping", []))
+        return len(probes) >= len(platform["services"])
+
+    wait_until(probed, what="the gateway to ping every service", interval=0.5)
+    assert not any("nameko.identity" in headers for _, headers, _ in probes)
+
+
+def test_no_message_on_the_rpc_exchange_stops_a_service(platform):
+    """Requests any broker user that may call a service can publish: with no answer queue,
+    no id, a body that is not JSON or not a request, for a method that does not exist. Each
+    used to reach nameko's answering code, which raised and stopped the whole service; and
+    the message, requeued, stopped it again at every restart."""
+    amqp, membership = platform["amqp"], platform["membership"]
+    hostile = [  # (method, body, properties)
+        ("membership.get_person", {"args": [], "kwargs": {}}, {}),
+        ("membership.no_such_method", {"args": [], "kwargs": {}}, {}),
+        ("membership.get_hub", {"args": ["north"], "kwargs": {}}, {"reply_to": "r"}),
+        ("membership.get_hub", {"args": ["north"], "kwargs": {}}, {"correlation_id": "c"}),
+        ("membership.get_hub", b"\xff not json", {"reply_to": "r", "correlation_id": "c"}),
+        ("membership.get_hub", ["not", "a", "request"], {"reply_to": "r",
+                                                        "correlation_id": "c"}),
+        ("membership.get_hub", {"args": "north", "kwargs": []}, {"reply_to": "r",
+                                                               "correlation_id": "c"}),
+    ]
+    with kombu.Connection(amqp) as conn:
+        producer = kombu.Producer(conn.channel())
+        for method, body, properties in hostile:
+            if isinstance(body, bytes):
+                producer.publish(body, exchange=RPC_EXCHANGE, routing_key=method,
+                                 content_type="application/json", content_encoding="utf-8",
+                                 **properties)
+            else:
+                producer.publish(body, exchange=RPC_EXCHANGE, routing_key=method,
+                                 serializer="json", **properties)
+    wait_until(lambda: queue_depth(amqp, "rpc-membership") == 0,
+               what="membership to take every hostile request")
+    assert membership.alive(), membership.output()[-2000:]
+    assert membership.rpc("ping") == {"ok": True}
+    assert membership.rpc("list_hubs")["items"] is not None

@@ -426,7 +426,8 @@ def test_a_prototype_is_shared_with_its_own_completed_cycles_only(other):
                ("CycleCompleted", {**COMPLETED[1], "cycle_id": "c-9", "prototype_id": other})]
     project = given(Project, "prj-1", history).when(
         lambda p: p.share_prototype(received("pro-1"), "it works")).then([("PrototypeShared", {
-            "prototype_id": "pro-1", "member_id": "mem-camino", "problem_id": "pop-math",
+            "prototype_id": "pro-1", "revision": 1, "member_id": "mem-camino",
+            "problem_id": "pop-math",
             "name": "Number talks", "summary": "it works",
             "results": [{"cycle_id": "c-1", "number": 1, "decision": "adapt",
                          "findings": "rose"}]})])

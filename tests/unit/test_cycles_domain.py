@@ -278,7 +278,8 @@ def test_a_cycle_completes_once_with_data_findings_and_a_decision():
 def test_a_prototype_is_shared_with_its_results_once_a_cycle_is_done():
     given(Project, "prj-1", [*TESTING, STARTED, MEASURED, COMPLETED]).when(
         lambda p: p.share_prototype("pro-1", "it works")).then([("PrototypeShared", {
-            "prototype_id": "pro-1", "member_id": "mem-camino", "problem_id": "pop-math",
+            "prototype_id": "pro-1", "revision": 1, "member_id": "mem-camino",
+            "problem_id": "pop-math",
             "name": "Number talks", "summary": "it works",
             "results": [{"cycle_id": "c-1", "number": 1, "decision": "adapt",
                          "findings": "rose"}]})])
