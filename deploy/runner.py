@@ -70,11 +70,15 @@ def service_sources() -> dict[str, list[str]]:
     """Each service, with the services whose events it consumes (its broker user may read
     their exchanges, and call their kernel methods to catch up)."""
     import importlib
+    import warnings
 
-    from eventstore.consumers import consumer_methods
     sources = {}
-    for service in existing_services():
-        module = importlib.import_module(f"services.{service}.service")
+    with warnings.catch_warnings():   # eventlet announces its own deprecation on import
+        warnings.simplefilter("ignore")
+        from eventstore.consumers import consumer_methods
+        modules = {s: importlib.import_module(f"services.{s}.service")
+                   for s in existing_services()}
+    for service, module in modules.items():
         cls = getattr(module, service_class(service))
         sources[service] = sorted({contract.source for contract, _ in consumer_methods(cls)})
     return sources

@@ -110,6 +110,32 @@ class PreconditionFailed(ConsortiumError):
     title = "Precondition failed"
 
 
+class BadRequestProblem(ConsortiumError):
+    """A request that could not be read at all (a body cut short, broken chunking)."""
+
+    status = 400
+    title = "Bad request"
+
+
+class MethodNotAllowedProblem(ConsortiumError):
+    status = 405
+    title = "Method not allowed"
+
+
+class RequestTimedOut(ConsortiumError):
+    """A client that stopped sending, or sent slower than the floor rate."""
+
+    status = 408
+    title = "Request timeout"
+
+
+class MethodNotImplemented(ConsortiumError):
+    """A method HTTP does not define."""
+
+    status = 501
+    title = "Not implemented"
+
+
 class PayloadTooLarge(ConsortiumError):
     status = 413
     title = "Payload too large"
@@ -149,5 +175,7 @@ ERRORS: dict[str, type[ConsortiumError]] = {
     for cls in (ConsortiumError, ValidationError, InvalidEvent, IdempotencyKeyReused, NotFound,
                 PoisonMessage, ForgedEvent,
                 StreamNotFound, Forbidden, Unauthorized, Conflict, WrongExpectedVersion,
-                PreconditionFailed, PayloadTooLarge, ServiceUnavailable, DeadlinePassed)
+                PreconditionFailed, PayloadTooLarge, ServiceUnavailable, DeadlinePassed,
+                BadRequestProblem, MethodNotAllowedProblem, RequestTimedOut,
+                MethodNotImplemented)
 }

@@ -39,10 +39,14 @@ from eventstore.dependencies import (
     register_remote_errors,
 )
 from eventstore.errors import (
+    BadRequestProblem,
     ConsortiumError,
     Forbidden,
+    MethodNotAllowedProblem,
+    MethodNotImplemented,
     NotFound,
     PayloadTooLarge,
+    RequestTimedOut,
     ServiceUnavailable,
     ValidationError,
 )
@@ -366,26 +370,6 @@ def _allowed(request: Request) -> list[str]:
     except HTTPException:
         pass
     return ["GET", "POST", "DELETE"]
-
-
-class MethodNotAllowedProblem(ConsortiumError):
-    status = 405
-    title = "Method not allowed"
-
-
-class MethodNotImplemented(ConsortiumError):
-    status = 501
-    title = "Not implemented"
-
-
-class RequestTimedOut(ConsortiumError):
-    status = 408
-    title = "Request timeout"
-
-
-class BadRequestProblem(ConsortiumError):
-    status = 400
-    title = "Bad request"
 
 
 class GatewayProtocol(HttpOnlyProtocol):

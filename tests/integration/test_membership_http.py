@@ -406,10 +406,32 @@ def test_a_whole_district_export_with_its_students_is_accepted(platform):
                           raw=b'{"orgs": "' + b"x" * 21_000_000 + b'"}')[0] == 413
 
 
+def reads_during_import(client, member, body, other_hub):
+    """Import ``body`` for ``member`` while another county keeps reading its hub: the import's
+    answer and seconds, and how long each of those reads took."""
+    import threading
+    waiting = token("facilitator", [other_hub])
+    done: dict = {}
+
+    def import_roster():
+        started = time.monotonic()
+        done["report"] = client.ok("POST", f"/v1/members/{member['id']}/staff-imports", body)
+        done["seconds"] = time.monotonic() - started
+
+    importing = threading.Thread(target=import_roster)
+    importing.start()
+    latencies = []
+    while importing.is_alive():
+        started = time.monotonic()
+        client.ok("GET", f"/v1/hubs/{other_hub}", token=waiting)
+        latencies.append(time.monotonic() - started)
+    importing.join()
+    return done, latencies
+
+
 def test_a_long_import_does_not_hold_up_other_requests(platform):
     """A district's whole export takes the service seconds to read; meanwhile every other
     request of the service (another county's, here) is answered as usual."""
-    import threading
     client = platform["client"]
     client.ok("POST", "/v1/hubs", {"id": "hub-long-roster", "name": "Long Roster County",
                                    "state": "CA", "facilitator_org": "Nonprofit"})
@@ -423,22 +445,7 @@ def test_a_long_import_does_not_hold_up_other_requests(platform):
                 f"Number{n},,S{n},kid{n}@students.example.org,,,,03," for n in range(150000)]
     body = {"orgs": (ROSTER / "orgs.csv").read_text(),
             "users": "\n".join([header, *rows, *students]) + "\n"}
-    waiting = token("facilitator", ["hub-waiting"])
-    done: dict = {}
-
-    def import_roster():
-        started = time.monotonic()
-        done["report"] = client.ok("POST", f"/v1/members/{member['id']}/staff-imports", body)
-        done["seconds"] = time.monotonic() - started
-
-    importing = threading.Thread(target=import_roster)
-    importing.start()
-    latencies = []
-    while importing.is_alive():
-        started = time.monotonic()
-        client.ok("GET", "/v1/hubs/hub-waiting", token=waiting)
-        latencies.append(time.monotonic() - started)
-    importing.join()
+    done, latencies = reads_during_import(client, member, body, "hub-waiting")
     assert done["report"]["skipped"]["student"] == 150_002
     # Were the service held by the import, one of these reads would wait nearly all of it.
     assert len(latencies) >= 3 and max(latencies) < done["seconds"] / 2, (
@@ -487,30 +494,14 @@ def test_a_file_of_bad_rows_answers_in_kilobytes_and_keeps_no_large_answer(platf
 def test_a_file_of_bad_rows_does_not_hold_up_other_requests(platform):
     """A dry run of 150,000 bad rows: every other request of the service (another county's,
     here) is answered as usual while it is read and reported on."""
-    import threading
 
     from tests.support import query
     client = platform["client"]
     member = roster_member(client, "hub-bad-rows-long")
     client.ok("POST", "/v1/hubs", {"id": "hub-bad-rows-waiting", "name": "Waiting County",
                                    "state": "CA", "facilitator_org": "Nonprofit"})
-    waiting = token("facilitator", ["hub-bad-rows-waiting"])
     body = {**bad_roster(150_000), "dry_run": True}
-    done: dict = {}
-
-    def import_roster():
-        started = time.monotonic()
-        done["report"] = client.ok("POST", f"/v1/members/{member['id']}/staff-imports", body)
-        done["seconds"] = time.monotonic() - started
-
-    importing = threading.Thread(target=import_roster)
-    importing.start()
-    latencies = []
-    while importing.is_alive():
-        started = time.monotonic()
-        client.ok("GET", "/v1/hubs/hub-bad-rows-waiting", token=waiting)
-        latencies.append(time.monotonic() - started)
-    importing.join()
+    done, latencies = reads_during_import(client, member, body, "hub-bad-rows-waiting")
     # Were the report dumped on the service's event loop, one read would wait seconds (2.7 s,
     # of an import that then missed its deadline, before issue 15).
     assert len(latencies) >= 3 and max(latencies) < 1.0, (

@@ -489,3 +489,16 @@ def test_a_project_loaded_from_its_snapshot_goes_on_with_its_running_cycle():
     assert [e.type for e in project.pending] == ["MeasurementRecorded", "CycleCompleted"]
     assert project.cycles["c-1"]["measurements"][-1] == {
         "indicator_id": "ind-1", "value": 45.0, "n": 24, "on": "2018-01-02", "note": None}
+
+
+def test_a_project_gone_on_from_its_snapshot_knows_its_running_cycle():
+    """A snapshot's state comes back as the database gives it (JSON): the running cycle in it
+    is still running, so neither a second cycle nor a revision may start."""
+    project = Project("prj-1")
+    project.restore_state(json.loads(json.dumps(
+        given(Project, "prj-1", [*TESTING, STARTED]).instance.snapshot_state())))
+    project.version = len(TESTING) + 1
+    with pytest.raises(Conflict, match="a test cycle is running"):
+        project.start_cycle("c-2", "pro-1", received(PLAN), "again")
+    with pytest.raises(Conflict, match="test cycle c-1 is running"):
+        project.advance("prototype", True, "shorter")

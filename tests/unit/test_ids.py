@@ -53,3 +53,11 @@ def test_the_patterns_tell_ids_apart():
         assert ANY_ID.match(any_id), any_id
     for bad in ("El", "a", "el-dorado.", "el-dorado.." , "x" * 64, "el-dorado." + "a" * 64):
         assert not ANY_ID.match(bad), bad
+
+
+@pytest.mark.parametrize("id_, hub", [
+    ("el-dorado.07", "el-dorado"), ("alpine.a", "alpine"), ("el-dorado.buckeye-math", "el-dorado"),
+    ("mem-3f9a0c1b2d4e", None), ("el-dorado", None), ("El-Dorado.07", None), ("", None)])
+def test_a_client_chosen_id_names_the_hub_whose_namespace_it_is_in(id_, hub):
+    from eventstore.ids import namespace_of
+    assert namespace_of(id_) == hub

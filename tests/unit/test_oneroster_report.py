@@ -188,3 +188,24 @@ def test_a_replay_keeps_every_count_and_the_errors_that_fit_in_4_kb():
     assert {k: kept[k] for k in counts} == {k: answer[k] for k in counts}
     # A replay answers it as the route documents its answer.
     assert schemas.StaffImportReport().load(kept) == kept
+
+
+# -- rows shorter or longer than the header --------------------------------------------------
+
+def test_a_short_row_is_read_with_its_missing_values_empty_and_reported():
+    roster = read(f"{HEADER}\nt-1,active\n{row('t-2')}\n")
+    assert roster.errors[0]["line"] == 2 and roster.errors[0]["sourced_id"] == "t-1"
+    assert set(roster.errors[0]["errors"]) >= {"givenName", "familyName", "orgSourcedIds"}
+    assert [s.sourced_id for s in roster.staff] == ["t-2"]
+
+
+def test_values_past_the_header_are_dropped_as_a_dict_reader_would():
+    roster = read(f"{HEADER}\n{row('t-1')},extra,more\n")
+    assert [s.sourced_id for s in roster.staff] == ["t-1"] and roster.errors == []
+
+
+def test_a_repeated_sourced_id_is_echoed_whole_up_to_64_characters():
+    for length, echoed in ((64, "s" * 64), (65, "s" * 63 + "\u2026")):
+        sid = "s" * length
+        roster = read(f"{HEADER}\n{row(sid)}\n{row(sid)}\n")
+        assert roster.errors[0]["sourced_id"] == echoed

@@ -4,6 +4,7 @@ itself is tested against PostgreSQL in tests/integration.)"""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -147,3 +148,34 @@ def test_events_are_stamped_once_with_hub_metadata_and_their_own_ids():
     result = repo.save(roster)
     assert (result.version, roster.version, roster.pending) == (2, 2, [])
     assert store.appends == [("r-1", 0, ["RosterOpened", "PersonAdded"])]
+
+
+class CountingStore(Store):
+    """The double, saying from which version each read of a stream started."""
+
+    def __init__(self):
+        super().__init__()
+        self.reads_after: list[int] = []
+
+    def read_stream(self, stream_id, after_version=0, cur=None, up_to=None):
+        self.reads_after.append(after_version)
+        return super().read_stream(stream_id, after_version, cur, up_to)
+
+    def save_snapshot(self, snapshot, cur=None):
+        # As the database keeps it: the state as it was then, not the live object's.
+        super().save_snapshot(Snapshot(snapshot.stream_id, snapshot.stream_type,
+                                       snapshot.version, json.loads(json.dumps(snapshot.state))))
+
+
+def test_an_aggregate_as_it_was_uses_a_snapshot_up_to_that_version_and_none_newer():
+    store = CountingStore()
+    saved_roster(store, 11)                        # versions 1..12, snapshot at 10
+    assert store.snapshots["r-1"].version == 10
+    at_ten = Repository(store, Roster).load("r-1", up_to=10)
+    assert (at_ten.version, store.reads_after[-1]) == (10, 10)   # from the snapshot
+    assert len(at_ten.people) == 9
+    at_nine = Repository(store, Roster).load("r-1", up_to=9)
+    assert (at_nine.version, store.reads_after[-1]) == (9, 0)    # replayed: it is newer
+    assert len(at_nine.people) == 8 and "p-8" not in at_nine.people
+    at_twelve = Repository(store, Roster).load("r-1", up_to=12)
+    assert (at_twelve.version, store.reads_after[-1]) == (12, 10)
