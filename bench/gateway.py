@@ -11,6 +11,7 @@ JSON line with create_rps, create_p99_ms, trivial_rps, trivial_p99_ms and ratio.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -75,8 +76,9 @@ def main() -> int:
     args = parser.parse_args()
 
     drop_database(DB)
-    ensure_database(DB, "membership", DEV_DB_PASSWORD, reset_password=True)
-    url = f"postgresql://membership:{DEV_DB_PASSWORD}@localhost:5432/{DB}"
+    # A role of its own: `make up` gives the membership role a password of this machine's.
+    ensure_database(DB, "consortium_bench", DEV_DB_PASSWORD)
+    url = f"postgresql://consortium_bench:{DEV_DB_PASSWORD}@localhost:5432/{DB}"
     nameko = str(Path(sys.executable).parent / "nameko")
     config = str(ROOT / "deploy" / "nameko.yaml")
     specs = [
@@ -91,10 +93,11 @@ def main() -> int:
                            env={"CONSORTIUM_HTTP_ADDRESS": f"127.0.0.1:{HTTP_PORT}"}),
     ]
     try:
-        for spec in specs:
-            runner.start(spec)
-        if not runner.wait_healthy(specs, timeout=60):
-            return 1
+        with contextlib.redirect_stdout(sys.stderr):   # the JSON line ends standard output
+            for spec in specs:
+                runner.start(spec)
+            if not runner.wait_healthy(specs, timeout=60):
+                return 1
         token = issue("bench", "admin", ["*"])
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         conn = http.client.HTTPConnection("127.0.0.1", HTTP_PORT)
@@ -134,8 +137,9 @@ def main() -> int:
                           "ratio": round(create_rps / trivial_rps, 3),
                           "clients": args.clients, "errors": create_errors + trivial_errors}))
     finally:
-        for spec in reversed(specs):
-            runner.stop(spec)
+        with contextlib.redirect_stdout(sys.stderr):
+            for spec in reversed(specs):
+                runner.stop(spec)
         drop_database(DB)
     return 0
 

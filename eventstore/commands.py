@@ -242,13 +242,16 @@ class UnitOfWork:
                 *, key: str | None = None, request: Any = None,
                 expected_version: int | None = None, deadline: float | None = None,
                 metadata: dict[str, Any] | None = None,
-                summary: Callable[[Any], Any] | None = None) -> Any:
+                summary: Callable[[Any], Any] | None = None, queue: bool = True) -> Any:
         """``locate`` loads what the command is about and checks the caller may change it;
         ``decide`` lets the domain decide; ``view`` is the answer. With ``key``, at most once
         per (caller, key): the same request again answers as the first did (an answer larger
         than ``RECORD_LIMIT_BYTES`` is kept as ``summary(answer)`` when given, else as a
         reference to what was written, answered again from the log). With ``deadline``
-        (epoch seconds), nothing commits after it: the caller stopped waiting."""
+        (epoch seconds), nothing commits after it: the caller stopped waiting. Without
+        ``expected_version``, the command waits its turn on the first stream it loads (its
+        target), unless ``queue`` is False: a command that only adds something under its
+        target (a member to a hub) need not wait for the target's own writers."""
         _before(deadline)
         scoped = scoped_key(caller, key) if key is not None else None
         print_ = fingerprint(request) if key is not None else ""
@@ -275,8 +278,9 @@ class UnitOfWork:
             _before(deadline)   # the last moment: the transaction commits right after
             return response
 
-        outcome = self._retrying(caller, attempt, conditional=expected_version is not None,
-                                 metadata=metadata, deadline=deadline)
+        conditional = expected_version is not None
+        outcome = self._retrying(caller, attempt, conditional=conditional, metadata=metadata,
+                                 deadline=deadline, queue=queue and not conditional)
         return outcome.response if isinstance(outcome, _Replayed) else outcome
 
     def _replay(self, earlier: Any, session: Session,

@@ -410,13 +410,16 @@ class CommandRunner:
     def on(self, what: type[A] | Callable[[Session, str], T], id_: str,
            decide: Callable[[Any, Session], Any],
            view: Callable[[Any, Session], Any] | None = None, *,
-           access: Access = hub_writers, summary: Callable[[Any], Any] | None = None) -> Any:
+           access: Access = hub_writers, summary: Callable[[Any], Any] | None = None,
+           changes_target: bool = True) -> Any:
         """A command on one object: ``what`` is an aggregate class, or a function that finds
         the object in the session (a record another service told about). ``decide(target,
         session)`` lets the domain decide and returns what ``view(result, session)`` answers
         (the target itself when it returns None). ``summary(answer)`` is what an Idempotency-Key
         keeps of an answer too large to keep whole (eventstore.commands.RECORD_LIMIT_BYTES),
-        when the answer is not an aggregate the log can render again."""
+        when the answer is not an aggregate the log can render again. ``changes_target=False``
+        says the command only adds something under its target (enrolling a member in a hub):
+        it need not queue behind the target's writers."""
         if isinstance(what, type) and issubclass(what, Aggregate):
             aggregate = what
 
@@ -430,7 +433,7 @@ class CommandRunner:
             target = find(session)
             access(session.caller, target)
             return target
-        return self._run(locate, decide, view, summary)
+        return self._run(locate, decide, view, summary, queue=changes_target)
 
     def new(self, decide: Callable[[None, Session], Any],
             view: Callable[[Any, Session], Any] | None = None, *,
@@ -444,7 +447,7 @@ class CommandRunner:
 
     def _run(self, locate: Callable[[Session], Any], decide: Callable[[Any, Session], Any],
              view: Callable[[Any, Session], Any] | None,
-             summary: Callable[[Any], Any] | None = None) -> Any:
+             summary: Callable[[Any], Any] | None = None, queue: bool = True) -> Any:
         ctx = self.worker_ctx
         caller = caller_of(ctx)
         key = ctx.data.get(IDEMPOTENCY_KEY)
@@ -471,7 +474,8 @@ class CommandRunner:
 
         return self.kernel.work.command(caller, locate, decided, answer, key=key,
                                         request=request, expected_version=expected,
-                                        deadline=deadline, metadata=metadata, summary=summary)
+                                        deadline=deadline, metadata=metadata, summary=summary,
+                                        queue=queue)
 
 
 def _deadline(value: Any) -> float | None:

@@ -131,7 +131,7 @@ class Cycles(KernelEntrypoints):
             project.open(member.hub_id, member.id, problem, member.active)
             return project
         return self.commands.on(known_member, member_id, adopt, project_view,
-                                access=member_work)
+                                access=member_work, changes_target=False)
 
     @rpc
     def get_project(self, project_id: str) -> dict:

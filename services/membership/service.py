@@ -110,7 +110,7 @@ class Membership(KernelEntrypoints):
             member.enroll(hub.id, data["name"], data["kind"], data["grade_span"],
                           data["enrollment"], data.get("cds_code"), data.get("nces_id"))
             return member
-        return self.commands.on(Hub, hub_id, enroll, view(schemas.Member))
+        return self.commands.on(Hub, hub_id, enroll, view(schemas.Member), changes_target=False)
 
     @rpc
     def get_member(self, member_id: str) -> dict:
@@ -170,7 +170,7 @@ class Membership(KernelEntrypoints):
             session.after_save(lambda: session.read_model.keep_personal_data(
                 person.id, data["name"], data.get("email")))
             return person
-        return self.commands.on(Hub, hub_id, add, person_view)
+        return self.commands.on(Hub, hub_id, add, person_view, changes_target=False)
 
     @rpc
     def import_staff(self, member_id: str, payload: dict) -> dict:
@@ -204,7 +204,7 @@ class Membership(KernelEntrypoints):
                     session.after_save(_keep(session, person_id, row.name, row.email))
             return report
         return self.commands.on(Member, member_id, import_, staff_import_view,
-                                summary=staff_import_summary)
+                                summary=staff_import_summary, changes_target=False)
 
     @rpc
     def list_staff(self, member_id: str, limit: int = 50, after: str | None = None) -> dict:
