@@ -41,8 +41,9 @@ ROUTES: list[Route] = [
           links={"person": "/id"}),
     Route("POST", "/v1/members/<member>/staff-imports", "import_staff",
           "Import a member's staff from a OneRoster 1.1 export (orgs.csv, users.csv; JSON or "
-          "multipart upload): good rows are added, bad rows reported by file and line, "
-          "students and families never imported", "people", body=schemas.StaffImport,
+          "multipart upload): good rows are added, bad rows counted by file and field and "
+          "the first 100 reported by file and line, students and families never imported",
+          "people", body=schemas.StaffImport,
           response=schemas.StaffImportReport, roles=WRITERS, uploads=True,
           max_body=schemas.ROSTER_MAX_BYTES + 100_000),
     Route("GET", "/v1/members/<member>/people", "list_staff",
