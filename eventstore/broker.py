@@ -29,7 +29,6 @@ import amqp.exceptions
 import kombu
 
 RPC_EXCHANGE = "nameko-rpc"
-PUBLIC_EXCHANGE = "consortium.public"
 DEAD_LETTER_EXCHANGE = "consortium.dead-letters"
 # The kernel's own RPC methods: what one service may call of another (catch-up), and an
 # operator's console of its own service.
@@ -62,13 +61,13 @@ def events_exchange(service: str) -> str:
 
 def service_user(service: str, sources: Iterable[str]) -> BrokerUser:
     """A service: its RPC queue and answer queues, its consumers' queues and dead letters,
-    its own events exchange and the public one; it reads its sources' events."""
+    its own events and replay exchanges; it reads its sources' events."""
     s = re.escape(service)
     sources = sorted(set(sources))
     queues = (f"rpc-{s}", rf"rpc\.reply-{s}-.+", rf"evt-[a-z]+-[A-Za-z]+--{s}\..+",
               rf"dead-letters\.{s}")
     exchanges = (re.escape(RPC_EXCHANGE), rf"{s}\.events", rf"{s}\.replays",
-                 re.escape(PUBLIC_EXCHANGE), re.escape(DEAD_LETTER_EXCHANGE))
+                 re.escape(DEAD_LETTER_EXCHANGE))
     readable = (re.escape(RPC_EXCHANGE), re.escape(DEAD_LETTER_EXCHANGE), rf"{s}\.replays",
                 *(re.escape(events_exchange(source)) for source in sources))
     callees = "|".join(re.escape(name) for name in (service, *sources))
@@ -124,7 +123,7 @@ def declare_exchanges(amqp_uri: str, services: Iterable[str]) -> None:
     """The exchanges every process relies on, declared before any process starts."""
     with kombu.Connection(amqp_uri) as conn:
         channel = conn.channel()
-        for name in (*(events_exchange(s) for s in services), RPC_EXCHANGE, PUBLIC_EXCHANGE):
+        for name in (*(events_exchange(s) for s in services), RPC_EXCHANGE):
             kombu.Exchange(name, type="topic", durable=True)(channel).declare()
         kombu.Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)(channel).declare()
 

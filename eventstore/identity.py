@@ -210,10 +210,6 @@ class Identity:
         if self.role != "admin":
             raise Forbidden("only a consortium admin may do this")
 
-    def require_role(self, *roles: str) -> None:
-        if self.role not in roles:
-            raise Forbidden(f"role {self.role} may not do this")
-
     def require_platform(self) -> None:
         """The platform's own machinery (every hub's raw log, dead letters): a service, an
         operator or the consortium admin."""

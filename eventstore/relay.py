@@ -20,7 +20,6 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import amqp
@@ -28,7 +27,6 @@ import kombu
 import psycopg2
 
 from . import metrics
-from .broker import PUBLIC_EXCHANGE
 from .db import Timeouts, connect
 from .events import RecordedEvent
 from .identity import signed_event
@@ -37,9 +35,6 @@ from .store import EventStore
 log = logging.getLogger("eventstore.relay")
 
 CHECKPOINT = "relay"
-
-# Given an event, the de-identified body state agencies may see, or None to keep it in.
-Redactor = Callable[[RecordedEvent], dict[str, Any] | None]
 
 
 class PublishRefused(Exception):
@@ -50,8 +45,7 @@ class Relay:
     def __init__(self, service: str, database_url: str, amqp_uri: str, *,
                  batch_size: int = 500, poll_seconds: float = 0.05,
                  standby_poll_seconds: float = 0.5, confirm_timeout: float = 10.0,
-                 redact: Redactor | None = None, store: EventStore | None = None,
-                 fence_seconds: float = 15.0) -> None:
+                 store: EventStore, fence_seconds: float = 15.0) -> None:
         self.service = service
         self.database_url = database_url
         self.amqp_uri = amqp_uri
@@ -63,10 +57,9 @@ class Relay:
         # More than confirm_timeout, so waiting for confirms never looks like a freeze.
         self.fence_seconds = max(fence_seconds, confirm_timeout + 2)
         self._in_touch = 0.0
-        self.redact = redact
         # The service's one store (its upcasters apply to what is published); the relay passes
         # its own connection's cursor to every call.
-        self.store = store or EventStore(db=None, service=service)
+        self.store = store
         self.exchange = f"{service}.events"
         self.active = False
         self.stopping = threading.Event()
@@ -128,8 +121,6 @@ class Relay:
         store = self.store
         channel = broker.channel()
         kombu.Exchange(self.exchange, type="topic", durable=True)(channel).declare()
-        if self.redact is not None:
-            kombu.Exchange(PUBLIC_EXCHANGE, type="topic", durable=True)(channel).declare()
         confirms = _Confirms(channel)
         cursor = store.checkpoint(CHECKPOINT, cur)
         last_lag_check = 0.0
@@ -171,11 +162,6 @@ class Relay:
         headers = {"nameko.correlation_id": event.metadata.get("correlation_id", "")}
         confirms.publish(channel, json.dumps(body), self.exchange, event.type, headers,
                          event.event_id)
-        if self.redact is not None:
-            public = self.redact(event)
-            if public is not None:
-                confirms.publish(channel, json.dumps(public), PUBLIC_EXCHANGE,
-                                 f"{self.service}.{event.type}", {}, event.event_id)
 
 
 class _Confirms:

@@ -29,7 +29,7 @@ from .identity import CONTEXT_KEY, Call, Identity, call_digest
 
 # Where a service finds what it needs to check a message's identity: nameko's RPC entrypoint
 # puts these into the worker's context from the message's own properties
-# (eventstore.dependencies.ReliableRpc), so a client cannot choose them.
+# (eventstore.entrypoints.ReliableRpc), so a client cannot choose them.
 RPC_MESSAGE = "rpc_message"
 RPC_REPLY_TO = "rpc_reply_to"
 

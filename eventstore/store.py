@@ -17,7 +17,6 @@ Guarantees (each tested against a real PostgreSQL in tests/integration/test_stor
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 import weakref
@@ -124,7 +123,6 @@ class AppendResult:
     stream_id: str
     version: int
     positions: list[int]
-    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,47 +159,13 @@ class EventStore:
         expected_version: int,
         events: Sequence[NewEvent],
         *,
-        idempotency_key: str | None = None,
         cur: Any = None,
     ) -> AppendResult:
         """Append ``events`` to ``stream_id`` if it is at ``expected_version`` (0: new stream).
-
-        With ``idempotency_key``, a key applied before returns its first result and appends
-        nothing; the same key with a different request is refused. It is the commands'
-        mechanism (``recorded``/``record``) applied to one append. With ``cur``, the append
-        joins the caller's transaction.
-        """
+        With ``cur``, the append joins the caller's transaction. (Idempotency is the unit of
+        work's: ``recorded`` and ``record`` in the command's own transaction.)"""
         prepared = self._prepare(stream_id, stream_type, expected_version, events)
-        if idempotency_key is None:
-            return self._run(cur, lambda c: self._append(c, prepared))
-        _check_key(idempotency_key)
-        fingerprint = _request_hash(stream_id, expected_version, events)
-
-        def keyed(c: Any) -> AppendResult:
-            earlier = self.recorded(idempotency_key, fingerprint, c)
-            if earlier is not None:
-                return AppendResult(earlier["stream_id"], earlier["version"],
-                                    earlier["positions"], replayed=True)
-            result = self._append(c, prepared)
-            self.record(idempotency_key, fingerprint, {
-                "stream_id": stream_id, "version": result.version,
-                "positions": result.positions}, c)
-            return result
-
-        if cur is not None:
-            return keyed(cur)
-        for _ in range(2):
-            try:
-                with self._db.transaction() as c:
-                    return keyed(c)
-            except psycopg2.errors.UniqueViolation as exc:
-                if exc.diag.constraint_name != "idempotency_keys_pkey":
-                    raise
-                # A concurrent request with the same key won; the next round answers as it did.
-            except WrongExpectedVersion:
-                if self.recorded(idempotency_key, fingerprint) is None:
-                    raise
-        raise AssertionError("unreachable: the winning request's key is recorded")
+        return self._run(cur, lambda c: self._append(c, prepared))
 
     def _append(self, cur: Any, prepared: dict[str, Any]) -> AppendResult:
         stream_id, expected = prepared["stream_id"], prepared["expected"]
@@ -497,12 +461,3 @@ def _check_key(key: Any) -> None:
     if not isinstance(key, str) or not 0 < len(key) <= 500 or "\x00" in key:
         raise ValidationError("an idempotency key is 1 to 500 characters",
                               {"Idempotency-Key": ["1 to 500 characters, no NUL"]})
-
-
-def _request_hash(stream_id: str, expected_version: int, events: Sequence[NewEvent]) -> str:
-    """What makes two requests 'the same' for an idempotency key: not event ids or metadata."""
-    canonical = json.dumps(
-        [stream_id, expected_version,
-         [[e.type, e.schema_version, e.hub_id, e.data] for e in events]],
-        sort_keys=True, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -31,7 +31,7 @@ from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
 from eventstore.config import gateway_services
-from eventstore.dependencies import (
+from eventstore.context import (
     DEADLINE,
     IDEMPOTENCY_KEY,
     IF_MATCH,

@@ -15,7 +15,7 @@ from typing import Any
 
 import kombu
 
-from eventstore.dependencies import register_remote_errors
+from eventstore.context import register_remote_errors
 
 # Direct RPC answers our errors as their own classes (NotFound, Conflict, ...), as the gateway
 # sees them.

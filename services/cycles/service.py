@@ -10,10 +10,11 @@ from typing import Any
 
 from eventstore.commands import Session
 from eventstore.consumers import consumes
-from eventstore.dependencies import Kernel, KernelEntrypoints, rpc
+from eventstore.entrypoints import KernelEntrypoints, rpc
 from eventstore.errors import Conflict
 from eventstore.identity import member_work
 from eventstore.ids import id_for
+from eventstore.kernel import Kernel
 from eventstore.validation import dump, dump_page, load
 from services.membership import contracts as membership
 

@@ -10,9 +10,10 @@ from eventlet import tpool
 
 from eventstore.commands import Session
 from eventstore.consumers import consumes
-from eventstore.dependencies import Kernel, KernelEntrypoints, rpc
+from eventstore.entrypoints import KernelEntrypoints, rpc
 from eventstore.identity import admins
 from eventstore.ids import id_for, new_id
+from eventstore.kernel import Kernel
 from eventstore.validation import dump, dump_page, load, view
 from services.cycles import contracts as cycles
 

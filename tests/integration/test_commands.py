@@ -94,6 +94,44 @@ def test_an_idempotency_key_answers_as_the_first_time_and_writes_once(work, stor
     assert again == first and store.stream_version("r-1") == 2
 
 
+def test_an_idempotency_key_with_another_request_is_refused_and_writes_nothing(work, store):
+    from eventstore.errors import IdempotencyKeyReused
+    opened(work)
+    add(work, "p-1", caller=FACILITATOR_A, key="k-1")
+    with pytest.raises(IdempotencyKeyReused):
+        add(work, "p-2", caller=FACILITATOR_A, key="k-1")
+    assert store.stream_version("r-1") == 2
+
+
+def test_concurrent_requests_with_one_key_apply_once_and_answer_alike(work, store):
+    opened(work)
+    barrier = threading.Barrier(6)
+    answers = []
+
+    def attempt():
+        barrier.wait()
+        answers.append(add(work, "p-7", caller=FACILITATOR_A, key="k-7"))
+
+    threads = [threading.Thread(target=attempt) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(answers) == 6 and all(a == answers[0] for a in answers)
+    assert store.stream_version("r-1") == 2
+
+
+def test_a_refused_command_records_no_key(work, store):
+    opened(work)
+    work.command(SYSTEM, lambda s: s.load(Roster, "r-1"),
+                 lambda roster, s: roster.add("s-1", "sponsor"), lambda r, s: None)
+    with pytest.raises(Conflict):
+        work.command(FACILITATOR_A, lambda s: s.load(Roster, "r-1"),
+                     lambda roster, s: roster.add("s-2", "sponsor"), lambda r, s: None,
+                     key="k-8", request=["sponsor"])
+    assert add(work, "p-8", caller=FACILITATOR_A, key="k-8")["person"] == "p-8"
+
+
 def test_access_is_checked_before_a_recorded_response_is_replayed(work, store):
     opened(work)
     add(work, "p-1", caller=FACILITATOR_A, key="k-1")

@@ -9,7 +9,6 @@ import psycopg2
 import pytest
 
 from eventstore.errors import (
-    IdempotencyKeyReused,
     InvalidEvent,
     StreamNotFound,
     ValidationError,
@@ -124,44 +123,6 @@ def test_text_with_percent_signs_and_quotes_round_trips(store):
     data = {"text": "100% of 'teachers' said \"yes\" %s %(x)s", "nested": {"a": [1, None]}}
     store.append("s-5", "thing", 0, [NewEvent("Said", data)])
     assert store.read_stream("s-5")[0].data == data
-
-
-def test_idempotent_append_returns_the_first_result(store):
-    first = store.append("s-6", "thing", 0, [ev(n=1)], idempotency_key="k-1")
-    again = store.append("s-6", "thing", 0, [ev(n=1)], idempotency_key="k-1")
-    assert again.replayed and not first.replayed
-    assert (again.version, again.positions) == (1, first.positions)
-    assert count_events(store) == 1
-    with pytest.raises(IdempotencyKeyReused):
-        store.append("s-6", "thing", 0, [ev(n=2)], idempotency_key="k-1")
-    assert count_events(store) == 1
-
-
-def test_concurrent_requests_with_one_key_append_once(store):
-    barrier = threading.Barrier(6)
-    results = []
-
-    def attempt():
-        barrier.wait()
-        results.append(store.append("s-7", "thing", 0, [ev(n=7)], idempotency_key="k-7"))
-
-    threads = [threading.Thread(target=attempt) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(results) == 6
-    assert {tuple(r.positions) for r in results} == {tuple(results[0].positions)}
-    assert sum(not r.replayed for r in results) == 1
-    assert count_events(store) == 1
-
-
-def test_a_refused_keyed_append_records_no_key(store):
-    store.append("s-8", "thing", 0, [ev()])
-    with pytest.raises(WrongExpectedVersion):
-        store.append("s-8", "thing", 0, [ev()], idempotency_key="k-8")
-    result = store.append("s-8", "thing", 1, [ev()], idempotency_key="k-8")
-    assert result.version == 2 and not result.replayed
 
 
 def test_append_joins_the_callers_transaction(store):

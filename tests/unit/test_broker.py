@@ -18,7 +18,7 @@ def allowed(pattern, name):
 def test_a_service_configures_and_writes_its_own_exchanges_and_queues_only():
     own = ["cycles.events", "rpc-cycles", "rpc.reply-cycles-catch-up-1f2e",
            "evt-membership-MemberEnrolled--cycles.on_member_enrolled", "dead-letters.cycles",
-           "nameko-rpc", "consortium.public", "consortium.dead-letters"]
+           "nameko-rpc", "cycles.replays", "consortium.dead-letters"]
     others = ["membership.events", "rpc-membership", "rpc.reply-membership-x",
               "evt-membership-MemberEnrolled--membership.x", "dead-letters.membership",
               "amq.default", "", "cycles.events.evil", "xrpc-cycles"]

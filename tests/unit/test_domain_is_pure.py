@@ -38,11 +38,16 @@ def test_the_probe_sees_a_module_that_does_io():
     assert "psycopg2" in loaded_by("eventstore.store")
 
 
-def test_consumers_do_not_import_the_nameko_dependencies_module():
+def test_consumers_do_not_import_the_kernel():
     """The kernel's consumers and its nameko dependencies once imported each other; now the
-    dependencies use the consumers, and not the other way round."""
+    kernel uses the consumers, and not the other way round."""
     probe = ("import sys, eventstore.consumers; "
-             "print('eventstore.dependencies' in sys.modules)")
+             "print('eventstore.kernel' in sys.modules or 'eventstore.entrypoints' in sys.modules)")
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", probe], cwd=ROOT,
                          capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "False"
+
+
+def test_the_gateway_loads_no_database_driver():
+    """The gateway owns no data: it imports the call context, not the kernel."""
+    assert "psycopg2" not in loaded_by("gateway.service")

@@ -1,0 +1,341 @@
+"""What a service's workers get from the kernel, and the RPC methods every service answers.
+
+    class Membership(KernelEntrypoints):
+        name = "membership"
+        kernel = Kernel(projections=PROJECTIONS, read_model=MembershipReadModel)
+
+        @rpc
+        def offboard_member(self, member_id, payload):
+            data = load(schemas.Offboarding, payload)
+            return self.commands.on(Member, member_id,
+                                    lambda member, session: member.offboard(data["reason"]),
+                                    view(schemas.Member))
+
+``KernelEntrypoints`` gives every worker ``self.caller()`` (the identity signed for the call),
+``self.commands`` (load → check access → decide → save, once per Idempotency-Key) and
+``self.read_model`` (the service's queries on behalf of the caller), and adds the RPC methods
+every service answers (its log for catch-up, its dead letters, a readiness ping). ``rpc`` is
+nameko's RPC entrypoint hardened for a broker that goes away and for messages no one should
+send.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import amqp
+import kombu.exceptions
+from nameko.extensions import DependencyProvider
+from nameko.rpc import Rpc, RpcConsumer
+
+from .aggregate import Aggregate
+from .commands import Session
+from .consumers import DeadLetterParker, ReliableQueueConsumer, catch_up
+from .context import DEADLINE, IDEMPOTENCY_KEY, IF_MATCH, RequestScope
+from .errors import ValidationError
+from .identity import Access, Identity, hub_writers, signed_event
+from .kernel import Kernel
+from .logs import REQUEST_ID
+from .readmodel import ReadModel
+from .rpc import RPC_MESSAGE, RPC_REPLY_TO, caller_of
+
+A = TypeVar("A", bound=Aggregate)
+T = TypeVar("T")
+
+log = logging.getLogger("eventstore.entrypoints")
+
+
+BROKER_FAULTS = (OSError, amqp.exceptions.AMQPError, kombu.exceptions.KombuError)
+
+
+class ReliableRpcConsumer(RpcConsumer):
+    """nameko's consumer of a service's RPC queue, except that no message can kill the
+    service: nameko answers every request, even one for a method that does not exist, and a
+    request with no answer queue or id (which any broker user may publish) made that answer
+    raise in the consumer and stop the whole container, and the message, requeued, stopped
+    the next one too. Such a request is dropped (no one waits for its answer), a body that is
+    not JSON too, and an answer that cannot be sent is logged."""
+
+    queue_consumer = ReliableQueueConsumer()
+
+    def handle_message(self, body, message):
+        properties = message.properties
+        if not properties.get("reply_to") or not properties.get("correlation_id"):
+            log.warning("an RPC request to %s with no answer queue or id was dropped",
+                        message.delivery_info.get("routing_key"))
+            self.queue_consumer.ack_message(message)
+            return
+        super().handle_message(body, message)
+
+    def handle_result(self, message, result, exc_info):
+        try:
+            return super().handle_result(message, result, exc_info)
+        except BROKER_FAULTS as fault:
+            log.warning("an answer could not be sent (%s: %s); the caller will time out",
+                        type(fault).__name__, fault)
+            return result, exc_info
+
+
+class ReliableRpc(Rpc):
+    """nameko's RPC entrypoint, hardened for a broker that goes away and for messages no one
+    should send (``ReliableRpcConsumer``): an answer that cannot be sent is logged and dropped
+    (the caller times out: 503) instead of killing the service's container, and the message's
+    id travels with the worker so that a command delivered again (its acknowledgement lost
+    with the connection) answers as the first time instead of being applied twice
+    (``CommandRunner``)."""
+
+    rpc_consumer = ReliableRpcConsumer()
+
+    def handle_message(self, body, message):
+        # The message's id (its AMQP correlation id: the same when RabbitMQ delivers it again,
+        # as it does when the answer's acknowledgement was lost) and its reply queue, from the
+        # message's properties, over any header of those names a client sent.
+        message.headers = {**(message.headers or {}),
+                           f"nameko.{RPC_MESSAGE}": message.properties.get("correlation_id"),
+                           f"nameko.{RPC_REPLY_TO}": message.properties.get("reply_to")}
+        super().handle_message(body, message)
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        try:
+            return super().handle_result(message, worker_ctx, result, exc_info)
+        except BROKER_FAULTS as fault:
+            log.warning("the answer to %s could not be sent (%s: %s); the caller will time "
+                        "out", worker_ctx.call_id, type(fault).__name__, fault)
+            return result, exc_info
+
+
+rpc = ReliableRpc.decorator
+
+
+class Caller(DependencyProvider):
+    """``self.caller()`` in a worker: the identity the gateway put in the call context.
+
+    Lazy, so that calls which need no identity (catch-up, dead letters) do not fail on it.
+    """
+
+    def get_dependency(self, worker_ctx) -> Callable[[], Identity]:
+        return lambda: caller_of(worker_ctx)
+
+
+class CommandRunner:
+    """One command of one worker: load what it is about, check the caller may change it,
+    decide, save (eventstore.commands.UnitOfWork). The Idempotency-Key and If-Match come from
+    the call context, the idempotency fingerprint from the request itself (the entrypoint and
+    its arguments), so no command lists what makes it 'the same'."""
+
+    def __init__(self, kernel: Kernel, worker_ctx: Any) -> None:
+        self.kernel = kernel
+        self.worker_ctx = worker_ctx
+
+    def on(self, what: type[A] | Callable[[Session, str], T], id_: str,
+           decide: Callable[[Any, Session], Any],
+           view: Callable[[Any, Session], Any] | None = None, *,
+           access: Access = hub_writers, summary: Callable[[Any], Any] | None = None,
+           changes_target: bool = True) -> Any:
+        """A command on one object: ``what`` is an aggregate class, or a function that finds
+        the object in the session (a record another service told about). ``decide(target,
+        session)`` lets the domain decide and returns what ``view(result, session)`` answers
+        (the target itself when it returns None). ``summary(answer)`` is what an Idempotency-Key
+        keeps of an answer too large to keep whole (eventstore.commands.RECORD_LIMIT_BYTES),
+        when the answer is not an aggregate the log can render again. ``changes_target=False``
+        says the command only adds something under its target (enrolling a member in a hub):
+        it need not queue behind the target's writers."""
+        if isinstance(what, type) and issubclass(what, Aggregate):
+            aggregate = what
+
+            def find(session: Session) -> Any:
+                return session.load(aggregate, str(id_))
+        else:
+            def find(session: Session) -> Any:
+                return what(session, str(id_))  # type: ignore[call-arg]
+
+        def locate(session: Session) -> Any:
+            target = find(session)
+            access(session.caller, target)
+            return target
+        return self._run(locate, decide, view, summary, queue=changes_target)
+
+    def new(self, decide: Callable[[None, Session], Any],
+            view: Callable[[Any, Session], Any] | None = None, *,
+            access: Callable[[Identity], None],
+            summary: Callable[[Any], Any] | None = None) -> Any:
+        """A command about nothing that exists yet (registering a hub): ``access`` checks the
+        caller alone."""
+        def locate(session: Session) -> None:
+            access(session.caller)
+        return self._run(locate, decide, view, summary)
+
+    def _run(self, locate: Callable[[Session], Any], decide: Callable[[Any, Session], Any],
+             view: Callable[[Any, Session], Any] | None,
+             summary: Callable[[Any], Any] | None = None, queue: bool = True) -> Any:
+        ctx = self.worker_ctx
+        caller = caller_of(ctx)
+        key = ctx.data.get(IDEMPOTENCY_KEY)
+        if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 200):
+            raise ValidationError("Idempotency-Key must be 1 to 200 characters",
+                                  {"Idempotency-Key": ["1 to 200 characters"]})
+        if key is None and ctx.data.get(RPC_MESSAGE):
+            # No key from the client: the RPC message's own id is one, so a message delivered
+            # twice is applied once.
+            key = f"rpc:{ctx.data[RPC_MESSAGE]}"
+        expected = _if_match(ctx.data.get(IF_MATCH))
+        deadline = _deadline(ctx.data.get(DEADLINE))
+        request = [ctx.service_name, ctx.entrypoint.method_name, list(ctx.args), ctx.kwargs]
+        # The events the request causes carry its id: an operator follows it from the HTTP
+        # answer through every service's log to the log of events.
+        metadata = {"correlation_id": ctx.data[REQUEST_ID]} if ctx.data.get(REQUEST_ID) else {}
+
+        def decided(target: Any, session: Session) -> Any:
+            result = decide(target, session)
+            return target if result is None else result
+
+        def answer(result: Any, session: Session) -> Any:
+            return result if view is None else view(result, session)
+
+        return self.kernel.work.command(caller, locate, decided, answer, key=key,
+                                        request=request, expected_version=expected,
+                                        deadline=deadline, metadata=metadata, summary=summary,
+                                        queue=queue)
+
+
+def _deadline(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        raise ValidationError("the call's deadline is not a time") from None
+
+
+def _if_match(value: Any) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationError('If-Match is an ETag like "3"',
+                              {"If-Match": ['an ETag like "3"']}) from None
+
+
+class Commands(DependencyProvider):
+    """``self.commands`` in a worker: ``on(...)`` and ``new(...)`` (``CommandRunner``)."""
+
+    def get_dependency(self, worker_ctx) -> CommandRunner:
+        return CommandRunner(_kernel_of(self.container), worker_ctx)
+
+
+class ReadModelAccess(DependencyProvider):
+    """``self.read_model`` in a worker: the service's read model (``Kernel(read_model=...)``)
+    in a read-only transaction on behalf of the caller, opened at the first query and ended
+    with the worker."""
+
+    def setup(self) -> None:
+        self._open: dict[Any, Any] = {}
+
+    def get_dependency(self, worker_ctx) -> ReadModel:
+        kernel = _kernel_of(self.container)
+
+        def open_transaction() -> Any:
+            stack = ExitStack()
+            self._open[worker_ctx] = stack
+            return stack.enter_context(kernel.reading(caller))
+
+        caller: Any = _LazyCaller(worker_ctx)   # an Identity, read when first needed
+        return kernel.read_model(open_transaction, caller, kernel.store)
+
+    def worker_teardown(self, worker_ctx) -> None:
+        stack = self._open.pop(worker_ctx, None)
+        if stack is not None:
+            stack.close()
+
+
+class _LazyCaller:
+    """The worker's caller, read from the context when a query first needs it."""
+
+    def __init__(self, worker_ctx: Any) -> None:
+        self._ctx = worker_ctx
+        self._identity: Identity | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._identity is None:
+            self._identity = caller_of(self._ctx)
+        return getattr(self._identity, name)
+
+
+def _kernel_of(container: Any) -> Kernel:
+    for dependency in container.dependencies:
+        if isinstance(dependency, Kernel):
+            return dependency
+    raise TypeError(f"{container.service_name} needs a Kernel() dependency")
+
+
+class KernelEntrypoints:
+    """The dependencies every service's workers use, the RPC methods every service answers,
+    and the parker of its dead letters."""
+
+    kernel: Kernel
+    if TYPE_CHECKING:   # what a worker sees (nameko injects it in place of the provider)
+        caller: Callable[[], Identity]
+        commands: CommandRunner
+        read_model: ReadModel
+    else:
+        caller = Caller()
+        commands = Commands()
+        read_model = ReadModelAccess()
+        request_scope = RequestScope()
+
+    @rpc
+    def ping(self) -> dict[str, bool]:
+        """The gateway's readiness probe: the service takes RPC calls. Needs no identity, so
+        an anonymous probe puts none on the bus, and tells nothing but that."""
+        return {"ok": True}
+
+    @rpc
+    def read_events(self, after: list[int], limit: int = 500,
+                    types: list[str] | None = None) -> dict[str, Any]:
+        """A page of this service's log after the cursor ``after`` (catch-up, feeds): every
+        hub's events, so only for the platform itself. The answer is signed for this request
+        (``verify_page``): a catch-up keeps its ``next`` as its checkpoint."""
+        from .identity import signed_page
+        self.caller().require_platform()
+        limit = max(1, min(int(limit), 5000))
+        store = self.kernel.store
+        start = [int(after[0]), int(after[1])]
+        batch = store.read_all((start[0], start[1]), limit)
+        wanted = set(types) if types else None
+        service = self.kernel.container.service_name
+        return signed_page(service, start, types, {
+            "events": [signed_event(e.to_message(service)) for e in batch
+                       if wanted is None or e.type in wanted],
+            "next": list(batch[-1].cursor) if batch else start,
+            "more": len(batch) == limit,
+        })
+
+    @rpc
+    def catch_up(self, source: str) -> dict[str, int]:
+        """Re-read ``source``'s log through this service's consumers of it (inbox dedups)."""
+        self.caller().require_platform()
+        with self.kernel.rpc_to_services(timeout=60) as cluster:
+            proxy = getattr(cluster, source)
+            return catch_up(type(self), self, source,
+                            lambda after, limit, types: proxy.read_events(after, limit, types))
+
+    @rpc
+    def dead_letters(self, include_replayed: bool = False) -> list[dict[str, Any]]:
+        self.caller().require_platform()
+        letters = self.kernel.dead_letters.list(include_replayed)
+        for letter in letters:
+            for key in ("parked_at", "replayed_at"):
+                if letter[key] is not None:
+                    letter[key] = letter[key].isoformat()
+        return letters
+
+    @rpc
+    def replay_dead_letter(self, letter_id: int) -> None:
+        self.caller().require_platform()
+        self.kernel.dead_letters.replay(int(letter_id))
+
+    @DeadLetterParker.decorator
+    def park_dead_letter(self, body: Any, headers: dict[str, Any]) -> None:
+        self.kernel.dead_letters.park(body, headers)
