@@ -55,11 +55,13 @@ class Aggregate:
         self.pending: list[NewEvent] = []
 
     def record(self, event_type: str, **data: Any) -> None:
-        """Record a new event and apply it now."""
+        """Record a new event and apply it now. The event's hub is the aggregate's once the
+        event is applied: the applier that sets the hub (of a first event) is the one place
+        it is set, on a new decision and on every replay alike."""
         if event_type not in self._appliers:
             raise TypeError(f"{type(self).__name__} has no @applies({event_type!r})")
-        self.pending.append(NewEvent(event_type, data, hub_id=self.hub_id))
         self._appliers[event_type](self, data)
+        self.pending.append(NewEvent(event_type, data, hub_id=self.hub_id))
 
     def replay(self, event: RecordedEvent) -> None:
         applier = self._appliers.get(event.type)

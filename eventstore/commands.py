@@ -36,7 +36,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import psycopg2.errors
@@ -99,7 +99,13 @@ class Session:
 
     def __init__(self, store: EventStore, cur: Any, caller: Identity,
                  inline: list[Projection], read_model: Any = None,
-                 metadata: dict[str, Any] | None = None, queue: bool = False) -> None:
+                 metadata: dict[str, Any] | None = None, queue: bool = False,
+                 now: datetime | None = None) -> None:
+        # The unit of work's one reading of the clock, passed into the domain (``today``).
+        self.now = now or datetime.now(UTC)
+        # The id a command was addressed by (eventstore.entrypoints): its target's, or a
+        # part's of it.
+        self.target_id = ""
         self.store = store
         self.cur = cur
         self.caller = caller
@@ -129,6 +135,17 @@ class Session:
         instance = Repository(self.store, aggregate).load(id, self.cur)
         self._tracked[id] = instance
         return instance
+
+    @property
+    def today(self) -> date:
+        """The date of ``now`` in UTC."""
+        return self.now.date()
+
+    def streams_recording(self, event_type: str, field: str, value: str) -> list[str]:
+        """Ids of the streams that recorded ``event_type`` with ``data[field] == value``: for
+        rare work such as erasure (which members gave an erased person a role), not for hot
+        paths."""
+        return self.store.streams_with(event_type, field, value, self.cur)
 
     def changes(self, instance: Aggregate) -> list[tuple[str, dict[str, Any]]]:
         """The events (type, data) this unit of work wrote to ``instance``'s stream: what a
@@ -230,7 +247,9 @@ class UnitOfWork:
 
     def __init__(self, db: Any, store: EventStore, inline: list[Projection],
                  read_model: Callable[[Any, Identity], Any] | None = None,
-                 attempts: int = ATTEMPTS) -> None:
+                 attempts: int = ATTEMPTS,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.clock = clock
         self.db = db
         self.store = store
         self.inline = inline
@@ -342,7 +361,7 @@ class UnitOfWork:
                 with self.db.transaction() as cur:
                     read_model = self.read_model(cur, caller) if self.read_model else None
                     return attempt(Session(self.store, cur, caller, self.inline, read_model,
-                                           metadata, queue=queue))
+                                           metadata, queue=queue, now=self.clock()))
             except psycopg2.errors.LockNotAvailable:
                 # Waited for the target past the caller's deadline: never applied (503).
                 _before(deadline)

@@ -21,13 +21,16 @@ send.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from contextlib import ExitStack
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import amqp
 import kombu.exceptions
+from marshmallow import Schema
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc, RpcConsumer
 
@@ -36,11 +39,12 @@ from .commands import Session
 from .consumers import DeadLetterParker, ReliableQueueConsumer, catch_up
 from .context import DEADLINE, IDEMPOTENCY_KEY, IF_MATCH, RequestScope
 from .errors import ValidationError
-from .identity import Access, Identity, hub_writers, signed_event
+from .identity import Access, Identity, admins, hub_writers, signed_event
 from .kernel import Kernel
 from .logs import REQUEST_ID
 from .readmodel import ReadModel
 from .rpc import RPC_MESSAGE, RPC_REPLY_TO, caller_of
+from .validation import dump, dump_page, load
 
 A = TypeVar("A", bound=Aggregate)
 T = TypeVar("T")
@@ -153,6 +157,9 @@ class CommandRunner:
                 return what(session, str(id_))  # type: ignore[call-arg]
 
         def locate(session: Session) -> Any:
+            # The id the command was addressed by: a part's (a goal's, a cycle's) when the
+            # target is the aggregate the part is in.
+            session.target_id = str(id_)
             target = find(session)
             access(session.caller, target)
             return target
@@ -270,11 +277,107 @@ def _kernel_of(container: Any) -> Kernel:
     raise TypeError(f"{container.service_name} needs a Kernel() dependency")
 
 
+# What a command or query declares of itself: the schemas its route must name (a unit test
+# holds every route table to them), its target, and whether it changes the target (If-Match).
+@dataclass(frozen=True)
+class Declared:
+    body: type[Schema] | None
+    answer: type[Schema] | None
+    target: Any = None
+    changes_target: bool = False
+    paged: bool = False
+
+
+DECLARED = "__declared__"
+Shows = Callable[[Any, Any, Session], Any]
+
+
+def command(target: Any, body: type[Schema] | None, *, answer: type[Schema] | None = None,
+            shows: Shows | None = None, access: Access | None = None,
+            changes_target: bool = True,
+            summary: Callable[[Any], Any] | None = None) -> Callable[[Callable], Any]:
+    """Declare ``fn(self, target, data, session)`` a command of the service, called by RPC as
+    ``(target_id, payload)``: the body is loaded through ``body`` (422 naming each bad field),
+    the target found (an aggregate class, or a function ``(session, id)`` that finds a record
+    another service told about) and the caller checked (``access``, the service's
+    ``command_access`` by default), then ``fn`` lets the domain decide: it returns what the
+    answer is about (the target when it returns None). The answer is ``answer`` dumped from
+    ``shows(self, result, session)`` (the service's ``command_answer`` and ``command_shows``
+    by default; the result itself without ``shows``).
+
+    ``target=None`` declares a command about nothing that exists yet (registering a hub),
+    called as ``(payload)``, with ``fn(self, data, session)``; its ``access`` takes the caller
+    alone. ``changes_target=False``: the command adds something under its target without
+    changing it (it does not queue behind the target's writers, nor honour If-Match).
+    ``summary`` is what an Idempotency-Key keeps of an answer too large to keep whole, when
+    it is not an aggregate (eventstore.commands)."""
+
+    def decorate(fn: Callable) -> Any:
+        def answer_of(service: Any) -> Callable[[Any, Session], Any]:
+            # Read off the class: the defaults are plain functions, not bound methods.
+            schema = answer or type(service).command_answer
+            show = shows if shows is not None else (
+                type(service).command_shows if answer is None else None)
+            return lambda result, session: dump(
+                schema, result if show is None else show(service, result, session))
+
+        def creates(self: Any, payload: dict | None = None) -> Any:
+            data = load(body, payload) if body is not None else {}
+            return self.commands.new(lambda _, session: fn(self, data, session),
+                                     answer_of(self), access=access or admins, summary=summary)
+
+        def changes(self: Any, target_id: str, payload: dict | None = None) -> Any:
+            data = load(body, payload) if body is not None else {}
+            return self.commands.on(target, target_id,
+                                    lambda found, session: fn(self, found, data, session),
+                                    answer_of(self),
+                                    access=access or type(self).command_access,
+                                    summary=summary, changes_target=changes_target)
+
+        entry: Callable = creates if target is None else changes
+        entry.__name__, entry.__qualname__ = fn.__name__, fn.__qualname__
+        entry.__doc__, entry.__module__ = fn.__doc__, fn.__module__
+        setattr(entry, DECLARED, Declared(body, answer, target, changes_target and
+                                          target is not None))
+        return rpc(entry)
+    return decorate
+
+
+def query(answer: type[Schema] | None, *, paged: bool = False) -> Callable[[Callable], Any]:
+    """Declare ``fn`` a query of the service: what it returns is dumped through ``answer`` (a
+    page of them when ``paged``: ``{"items": [...], "next": ...}``); text it returns (another
+    media type: an SVG, a calendar) goes out as it is."""
+    def decorate(fn: Callable) -> Any:
+        @functools.wraps(fn)
+        def entry(self: Any, *args: Any, **kwargs: Any) -> Any:
+            result = fn(self, *args, **kwargs)
+            if isinstance(result, str) or answer is None:
+                return result
+            return dump_page(answer, result) if paged else dump(answer, result)
+        setattr(entry, DECLARED, Declared(None, answer, paged=paged))
+        return rpc(entry)
+    return decorate
+
+
+def declares(body: type[Schema] | None, answer: type[Schema] | None, *, target: Any = None,
+             changes_target: bool = False) -> Callable[[Callable], Any]:
+    """What an RPC in the explicit form (``self.commands.on`` after work that must come before
+    the transaction) loads and answers, for the check of the route tables."""
+    def decorate(fn: Callable) -> Any:
+        setattr(fn, DECLARED, Declared(body, answer, target, changes_target))
+        return fn
+    return decorate
+
+
 class KernelEntrypoints:
     """The dependencies every service's workers use, the RPC methods every service answers,
     and the parker of its dead letters."""
 
     kernel: Kernel
+    # What a command of the service answers, and who may issue it, unless it says otherwise.
+    command_access: ClassVar[Access] = hub_writers
+    command_answer: ClassVar[type[Schema] | None] = None
+    command_shows: ClassVar[Shows | None] = None
     if TYPE_CHECKING:   # what a worker sees (nameko injects it in place of the provider)
         caller: Callable[[], Identity]
         commands: CommandRunner

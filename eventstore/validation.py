@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import marshmallow
@@ -93,9 +94,36 @@ def view(schema: type[marshmallow.Schema]) -> Any:
     return lambda result, session: dump(schema, result)
 
 
+# Dates and times, one convention at the edge: a request's date or date-time is checked here and
+# handed on as ISO text, which is what events keep and what answers show; the domain compares
+# ISO text (it sorts as time does) and is given the clock (``Session.now``), never reads one.
+
 class IsoDate(marshmallow.fields.Date):
-    """A date in an answer, whether the value is a date or already ISO text (events keep
-    dates as text)."""
+    """A calendar date, ``2027-06-30``: in a request, checked and loaded as that text; in an
+    answer, a date or its ISO text."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        return super()._deserialize(value, attr, data, **kwargs).isoformat()
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+class ZonedDateTime(marshmallow.fields.DateTime):
+    """An instant, ``2027-02-09T09:00:00-08:00``: a request must say its offset (a time
+    without one names no instant), loaded as ISO text in UTC; an answer shows an aware
+    datetime or its ISO text as it is."""
+
+    default_error_messages = {
+        "naive": "a date and time with its offset from UTC (2027-02-09T09:00:00-08:00)"}
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise self.make_error("naive")
+        return moment.astimezone(UTC).isoformat()
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
         if isinstance(value, str):

@@ -17,7 +17,7 @@ from eventstore.events import RecordedEvent
 from eventstore.projections import Projection, RowProjection, handles
 from eventstore.readmodel import ReadModel, page_limit
 
-from . import runchart
+from .domain import runchart
 
 
 class Problems(Projection):

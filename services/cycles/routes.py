@@ -9,6 +9,9 @@ WRITERS = ("admin", "facilitator")
 PROJECT = {"project": "/id", "goal": "/goals/0/id", "prototype": "/prototypes/0/id",
            "indicator": "/indicators/0/id", "cycle": "/cycles/0/id"}
 SVG = "image/svg+xml"
+# A command on a project (or a part of it) answers the project, links its parts, and honours
+# If-Match (the project's version).
+ON_PROJECT: dict = {"response": schemas.Project, "links": PROJECT, "conditional": True}
 
 ROUTES: list[Route] = [
     Route("POST", "/v1/hubs/<hub>/problems", "draft_problem",
@@ -34,45 +37,45 @@ ROUTES: list[Route] = [
     Route("POST", "/v1/projects/<project>/goals", "set_goal",
           "Set a SMART goal (impact or implementation); a goal that is not measurable or "
           "not time-bound is refused with the reason", "projects", body=schemas.GoalCreate,
-          response=schemas.Project, links=PROJECT, status=201, conditional=True),
+          status=201, **ON_PROJECT),
     Route("POST", "/v1/goals/<goal>/revisions", "revise_goal",
           "Revise a goal as the member learns (the history is kept)", "projects",
-          body=schemas.GoalRevision, response=schemas.Project, links=PROJECT, status=201),
+          body=schemas.GoalRevision, status=201, **ON_PROJECT),
     Route("POST", "/v1/projects/<project>/data", "collect_data",
           "Record data collected (survey, interview, assessment, grades, attendance, "
           "behavior, observation)", "projects", body=schemas.DataCreate,
-          response=schemas.Project, links=PROJECT, status=201),
+          status=201, **ON_PROJECT),
     Route("POST", "/v1/projects/<project>/insights", "add_insight", "Record an insight", "projects",
-          body=schemas.InsightCreate, response=schemas.Project, links=PROJECT, status=201),
+          body=schemas.InsightCreate, status=201, **ON_PROJECT),
     Route("POST", "/v1/projects/<project>/ideas", "add_idea",
           "Record a change idea and its source (expert, resource, peer)", "projects",
-          body=schemas.IdeaCreate, response=schemas.Project, links=PROJECT, status=201),
+          body=schemas.IdeaCreate, status=201, **ON_PROJECT),
     Route("POST", "/v1/projects/<project>/prototypes", "propose_prototype",
           "Propose a prototype built from change ideas", "projects",
-          body=schemas.PrototypeCreate, response=schemas.Project, links=PROJECT, status=201),
+          body=schemas.PrototypeCreate, status=201, **ON_PROJECT),
     Route("POST", "/v1/projects/<project>/phase", "change_phase",
           "Move to the next phase (exit criteria checked) or back from test to prototype "
           "(revises the prototype)", "projects", body=schemas.PhaseChange,
-          response=schemas.Project, links=PROJECT, conditional=True),
+          **ON_PROJECT),
     Route("POST", "/v1/prototypes/<prototype>/selection", "select_prototype",
           "Select the prototype to test, against criteria", "projects",
-          body=schemas.Selection, response=schemas.Project),
+          body=schemas.Selection, **ON_PROJECT),
     Route("POST", "/v1/prototypes/<prototype>/indicators", "define_indicator",
           "Define an indicator (leading, lagging, process, balancing)", "projects",
-          body=schemas.IndicatorCreate, response=schemas.Project, links=PROJECT, status=201),
+          body=schemas.IndicatorCreate, status=201, **ON_PROJECT),
     Route("POST", "/v1/prototypes/<prototype>/cycles", "start_cycle",
           "Start a test cycle: plan (who, when, how) and prediction", "cycles",
-          body=schemas.CycleCreate, response=schemas.Project, links=PROJECT, status=201),
+          body=schemas.CycleCreate, status=201, **ON_PROJECT),
     Route("POST", "/v1/prototypes/<prototype>/sharing", "share_prototype",
           "Publish a prototype and its results to the network's peers", "cycles",
-          body=schemas.Sharing, response=schemas.Project, links=PROJECT, status=201),
+          body=schemas.Sharing, status=201, **ON_PROJECT),
     Route("POST", "/v1/cycles/<cycle>/measurements", "record_measurement",
           "Record a measurement: an aggregate value with its group size n (never a "
           "student's)", "cycles", body=schemas.MeasurementCreate, response=schemas.Project,
-          links=PROJECT, status=201),
+          links=PROJECT, status=201, conditional=True),
     Route("POST", "/v1/cycles/<cycle>/completion", "complete_cycle",
           "Complete a test cycle with findings and a decision (adopt, adapt, abandon)",
-          "cycles", body=schemas.Completion, response=schemas.Project),
+          "cycles", body=schemas.Completion, response=schemas.Project, conditional=True),
     Route("GET", "/v1/indicators/<indicator>/run-chart", "run_chart",
           "Run chart: points, median, runs and signals (Accept: image/svg+xml for a picture)",
           "cycles", response=schemas.RunChart,

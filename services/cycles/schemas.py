@@ -79,7 +79,7 @@ class ProblemCreate(Schema):
 
 
 class Ratification(Schema):
-    on = fields.Date()
+    on = IsoDate()
     votes_for = Integer(validate=validate.Range(min=0, max=100_000))
     votes_against = Integer(validate=validate.Range(min=0, max=100_000))
 
@@ -92,7 +92,7 @@ class ProblemOfPractice(Schema):
     supporting_data = fields.List(fields.Nested(SupportingData))
     selection_criteria = fields.List(fields.String())
     status = fields.String()
-    ratified_on = fields.Date(allow_none=True)
+    ratified_on = IsoDate(allow_none=True)
     version = Integer()
 
 
@@ -110,7 +110,7 @@ class GoalCreate(Schema):
     unit = fields.String(allow_none=True, validate=TITLE)
     baseline = Float(**NUMBER)
     target = Float(**NUMBER)
-    due = fields.Date()
+    due = IsoDate()
 
 
 class GoalRevision(Schema):
@@ -119,7 +119,7 @@ class GoalRevision(Schema):
     unit = fields.String(allow_none=True, validate=TITLE)
     baseline = Float(**NUMBER)
     target = Float(**NUMBER)
-    due = fields.Date()
+    due = IsoDate()
     reason = fields.String(required=True, validate=TEXT)
 
 
@@ -181,8 +181,8 @@ class IndicatorCreate(Schema):
 
 class Plan(Schema):
     who = fields.String(required=True, validate=TEXT)
-    starts = fields.Date(required=True)
-    ends = fields.Date(required=True)
+    starts = IsoDate(required=True)
+    ends = IsoDate(required=True)
     how = fields.String(required=True, validate=TEXT)
 
 
@@ -199,7 +199,7 @@ class MeasurementCreate(Schema):
                        validate=validate.Range(min=MIN_GROUP_SIZE, max=10_000_000, error=(
                            f"the size of the group measured, at least {MIN_GROUP_SIZE}: "
                            "no student-level data")))
-    on = fields.Date(required=True)
+    on = IsoDate(required=True)
     note = fields.String(allow_none=True, validate=TEXT)
 
 

@@ -1,40 +1,23 @@
-"""The cycles service's entrypoints: each translates a request into a command on the domain or
-a query of the read model, and answers. Decisions live in domain.py and runchart.py, SQL in
-projections.py."""
+"""The cycles service's entrypoints: each command is a named method that calls the domain, each
+query asks the read model; the kernel loads, checks the caller, saves and answers. Decisions
+live in the domain package (the design process, run charts), SQL in projections.py."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
 from typing import Any
 
 from eventstore.commands import Session
 from eventstore.consumers import consumes
-from eventstore.entrypoints import KernelEntrypoints, rpc
-from eventstore.errors import Conflict
-from eventstore.identity import member_work
+from eventstore.entrypoints import KernelEntrypoints, command, query
+from eventstore.identity import hub_writers, member_work
 from eventstore.ids import id_for
 from eventstore.kernel import Kernel
-from eventstore.validation import dump, dump_page, load
 from services.membership import contracts as membership
 
-from . import runchart, schemas
-from .domain import Problem, Project
+from . import schemas
+from .domain import Problem, Project, runchart
 from .projections import PROJECTIONS, CyclesReadModel, KnownHub, KnownMember
-
-
-def today() -> date:
-    return datetime.now(UTC).date()
-
-
-def problem_view(problem: Problem, session: Session) -> dict:
-    return dump(schemas.ProblemOfPractice, session.read_model.problem(problem.id))
-
-
-def project_view(project: Project, session: Session) -> dict:
-    """A command's answer: the project's own fields and the parts this command changed (the
-    same when an Idempotency-Key's answer is rendered again from the log)."""
-    return dump(schemas.Project, project.answer(session.changes(project)))
 
 
 def known_hub(session: Session, hub_id: str) -> KnownHub:
@@ -58,14 +41,25 @@ def part_id(project: Project, data: dict[str, Any], prefix: str) -> str:
     return id_for(project.hub_id, data.get("id"), prefix)
 
 
-def iso(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()}
+def the_project(service: Any, project: Project, session: Session) -> Any:
+    """A command's answer: the project's own fields and the parts this command changed (the
+    same when an Idempotency-Key's answer is rendered again from the log)."""
+    return project.answer(session.changes(project))
+
+
+def the_problem(service: Any, problem: Problem, session: Session) -> Any:
+    return session.read_model.problem(problem.id)
 
 
 class Cycles(KernelEntrypoints):
     name = "cycles"
     kernel = Kernel(projections=PROJECTIONS, read_model=CyclesReadModel)
     read_model: CyclesReadModel
+    # A project's work is its member's and its hub's facilitators'; a command answers with
+    # what it changed of the project.
+    command_access = member_work
+    command_answer = schemas.Project
+    command_shows = the_project
 
     # -- what cycles knows of hubs and members, from membership's events -----------------------
 
@@ -90,168 +84,119 @@ class Cycles(KernelEntrypoints):
 
     # -- problems of practice ------------------------------------------------------------------
 
-    @rpc
-    def draft_problem(self, hub_id: str, payload: dict) -> dict:
-        data = load(schemas.ProblemCreate, payload)
+    @command(known_hub, schemas.ProblemCreate, answer=schemas.ProblemOfPractice,
+             shows=the_problem, access=hub_writers, changes_target=False)
+    def draft_problem(self, hub: KnownHub, data: dict, session: Session) -> Problem:
+        problem = session.create(Problem, id_for(hub.id, data.get("id"), "pop"))
+        problem.draft(hub.id, data["title"], data["statement"], data["supporting_data"],
+                      data["selection_criteria"])
+        return problem
 
-        def draft(hub: KnownHub, session: Session) -> Problem:
-            problem = session.create(Problem, id_for(hub.id, data.get("id"), "pop"))
-            problem.draft(hub.id, data["title"], data["statement"], data["supporting_data"],
-                          data["selection_criteria"])
-            return problem
-        return self.commands.on(known_hub, hub_id, draft, problem_view)
+    @command(Problem, schemas.Ratification, answer=schemas.ProblemOfPractice,
+             shows=the_problem, access=hub_writers)
+    def ratify_problem(self, problem: Problem, data: dict, session: Session) -> None:
+        problem.ratify(data.get("on") or session.today.isoformat(), data.get("votes_for"),
+                       data.get("votes_against"))
 
-    @rpc
-    def ratify_problem(self, problem_id: str, payload: dict) -> dict:
-        data = load(schemas.Ratification, payload)
-        return self.commands.on(Problem, problem_id, lambda problem, _: problem.ratify(
-            (data.get("on") or today()).isoformat(), data.get("votes_for"),
-            data.get("votes_against")), problem_view)
+    @query(schemas.ProblemOfPractice)
+    def get_problem(self, problem_id: str) -> Any:
+        return self.read_model.problem(problem_id)
 
-    @rpc
-    def get_problem(self, problem_id: str) -> dict:
-        return dump(schemas.ProblemOfPractice, self.read_model.problem(problem_id))
-
-    @rpc
-    def list_problems(self, hub_id: str, limit: int = 50, after: str | None = None) -> dict:
-        return dump_page(schemas.ProblemOfPractice,
-                         self.read_model.problems(hub_id, limit, after))
+    @query(schemas.ProblemOfPractice, paged=True)
+    def list_problems(self, hub_id: str, limit: int = 50, after: str | None = None) -> Any:
+        return self.read_model.problems(hub_id, limit, after)
 
     # -- projects ------------------------------------------------------------------------------
 
-    @rpc
-    def open_project(self, member_id: str, payload: dict) -> dict:
+    @command(known_member, schemas.ProjectCreate, changes_target=False)
+    def open_project(self, member: KnownMember, data: dict, session: Session) -> Project:
         """A member adopts a ratified problem of practice: its improvement project opens."""
-        data = load(schemas.ProjectCreate, payload)
+        problem = session.load_named(Problem, data["problem_id"], member.hub_id)
+        project = session.create(Project, id_for(member.hub_id, data.get("id"), "prj"))
+        project.open(member.hub_id, member.id, problem, member.active,
+                     adopted_already=session.read_model.adopted(member.id, problem.id))
+        return project
 
-        def adopt(member: KnownMember, session: Session) -> Project:
-            problem = session.load_named(Problem, data["problem_id"], member.hub_id)
-            if session.read_model.adopted(member.id, problem.id):
-                raise Conflict(f"member {member.id} has adopted problem {problem.id} already")
-            project = session.create(Project, id_for(member.hub_id, data.get("id"), "prj"))
-            project.open(member.hub_id, member.id, problem, member.active)
-            return project
-        return self.commands.on(known_member, member_id, adopt, project_view,
-                                access=member_work, changes_target=False)
-
-    @rpc
-    def get_project(self, project_id: str) -> dict:
+    @query(schemas.Project)
+    def get_project(self, project_id: str) -> Any:
         project = self.read_model.aggregate(Project, project_id)
         ready = self.read_model.prework_ready(project.member_id)
-        missing = project.exit_criteria_missing(ready)
-        return dump(schemas.Project, {**project.shown(), "exit_criteria_on_read": missing})
+        return {**project.shown(), "exit_criteria_on_read": project.exit_criteria_missing(ready)}
 
-    @rpc
-    def set_goal(self, project_id: str, payload: dict) -> dict:
-        data = load(schemas.GoalCreate, payload)
-        return self.commands.on(Project, project_id, lambda project, _: project.set_goal(
-            part_id(project, data, "goal"), iso(data), today()), project_view,
-            access=member_work)
+    @command(Project, schemas.GoalCreate)
+    def set_goal(self, project: Project, data: dict, session: Session) -> None:
+        project.set_goal(part_id(project, data, "goal"), data, session.today)
 
-    @rpc
-    def revise_goal(self, goal_id: str, payload: dict) -> dict:
-        data = load(schemas.GoalRevision, payload)
-        changes = {k: v for k, v in iso(data).items() if k != "reason"}
-        return self.commands.on(project_of("goal"), goal_id, lambda project, _: (
-            project.revise_goal(goal_id, changes, data["reason"], today())), project_view,
-            access=member_work)
+    @command(project_of("goal"), schemas.GoalRevision)
+    def revise_goal(self, project: Project, data: dict, session: Session) -> None:
+        changes = {k: v for k, v in data.items() if k != "reason"}
+        project.revise_goal(session.target_id, changes, data["reason"], session.today)
 
-    @rpc
-    def collect_data(self, project_id: str, payload: dict) -> dict:
-        data = load(schemas.DataCreate, payload)
-        return self.commands.on(Project, project_id, lambda project, _: project.collect_data(
-            part_id(project, data, "dat"), data["method"], data["summary"],
-            data.get("source"), data.get("n")), project_view, access=member_work)
+    @command(Project, schemas.DataCreate)
+    def collect_data(self, project: Project, data: dict, session: Session) -> None:
+        project.collect_data(part_id(project, data, "dat"), data["method"], data["summary"],
+                             data.get("source"), data.get("n"))
 
-    @rpc
-    def add_insight(self, project_id: str, payload: dict) -> dict:
-        data = load(schemas.InsightCreate, payload)
-        return self.commands.on(Project, project_id, lambda project, _: project.add_insight(
-            part_id(project, data, "ins"), data["text"], data["data_ids"]), project_view,
-            access=member_work)
+    @command(Project, schemas.InsightCreate)
+    def add_insight(self, project: Project, data: dict, session: Session) -> None:
+        project.add_insight(part_id(project, data, "ins"), data["text"], data["data_ids"])
 
-    @rpc
-    def add_idea(self, project_id: str, payload: dict) -> dict:
-        data = load(schemas.IdeaCreate, payload)
-        return self.commands.on(Project, project_id, lambda project, _: project.add_idea(
-            part_id(project, data, "idea"), data["description"], data["source"],
-            data.get("source_ref")), project_view, access=member_work)
+    @command(Project, schemas.IdeaCreate)
+    def add_idea(self, project: Project, data: dict, session: Session) -> None:
+        project.add_idea(part_id(project, data, "idea"), data["description"], data["source"],
+                         data.get("source_ref"))
 
-    @rpc
-    def propose_prototype(self, project_id: str, payload: dict) -> dict:
-        data = load(schemas.PrototypeCreate, payload)
-        return self.commands.on(Project, project_id, lambda project, _: (
-            project.propose_prototype(part_id(project, data, "pro"), data["name"],
-                                      data["description"], data["idea_ids"])),
-            project_view, access=member_work)
+    @command(Project, schemas.PrototypeCreate)
+    def propose_prototype(self, project: Project, data: dict, session: Session) -> None:
+        project.propose_prototype(part_id(project, data, "pro"), data["name"],
+                                  data["description"], data["idea_ids"])
 
-    @rpc
-    def change_phase(self, project_id: str, payload: dict) -> dict:
-        data = load(schemas.PhaseChange, payload)
-        return self.commands.on(Project, project_id, lambda project, session: project.advance(
-            data["phase"], session.read_model.prework_ready(project.member_id),
-            data.get("reason")), project_view, access=member_work)
+    @command(Project, schemas.PhaseChange)
+    def change_phase(self, project: Project, data: dict, session: Session) -> None:
+        project.advance(data["phase"], session.read_model.prework_ready(project.member_id),
+                        data.get("reason"))
 
-    @rpc
-    def select_prototype(self, prototype_id: str, payload: dict) -> dict:
-        data = load(schemas.Selection, payload)
-        return self.commands.on(project_of("prototype"), prototype_id, lambda project, _: (
-            project.select_prototype(prototype_id, data["criteria"])), project_view,
-            access=member_work)
+    @command(project_of("prototype"), schemas.Selection)
+    def select_prototype(self, project: Project, data: dict, session: Session) -> None:
+        project.select_prototype(session.target_id, data["criteria"])
 
-    @rpc
-    def define_indicator(self, prototype_id: str, payload: dict) -> dict:
-        data = load(schemas.IndicatorCreate, payload)
-        return self.commands.on(project_of("prototype"), prototype_id, lambda project, _: (
-            project.define_indicator(part_id(project, data, "ind"), prototype_id, data)),
-            project_view, access=member_work)
+    @command(project_of("prototype"), schemas.IndicatorCreate)
+    def define_indicator(self, project: Project, data: dict, session: Session) -> None:
+        project.define_indicator(part_id(project, data, "ind"), session.target_id, data)
 
-    @rpc
-    def start_cycle(self, prototype_id: str, payload: dict) -> dict:
-        data = load(schemas.CycleCreate, payload)
-        return self.commands.on(project_of("prototype"), prototype_id, lambda project, _: (
-            project.start_cycle(part_id(project, data, "cyc"), prototype_id,
-                                iso(data["plan"]), data["prediction"])),
-            project_view, access=member_work)
+    @command(project_of("prototype"), schemas.CycleCreate)
+    def start_cycle(self, project: Project, data: dict, session: Session) -> None:
+        project.start_cycle(part_id(project, data, "cyc"), session.target_id, data["plan"],
+                            data["prediction"])
 
-    @rpc
-    def share_prototype(self, prototype_id: str, payload: dict) -> dict:
-        data = load(schemas.Sharing, payload)
-        return self.commands.on(project_of("prototype"), prototype_id, lambda project, _: (
-            project.share_prototype(prototype_id, data["summary"])), project_view,
-            access=member_work)
+    @command(project_of("prototype"), schemas.Sharing)
+    def share_prototype(self, project: Project, data: dict, session: Session) -> None:
+        project.share_prototype(session.target_id, data["summary"])
 
-    @rpc
-    def record_measurement(self, cycle_id: str, payload: dict) -> dict:
-        data = load(schemas.MeasurementCreate, payload)
-        return self.commands.on(project_of("cycle"), cycle_id, lambda project, _: (
-            project.record_measurement(cycle_id, data["indicator_id"], data["value"],
-                                       data["n"], data["on"].isoformat(), data.get("note"))),
-            project_view, access=member_work)
+    @command(project_of("cycle"), schemas.MeasurementCreate)
+    def record_measurement(self, project: Project, data: dict, session: Session) -> None:
+        project.record_measurement(session.target_id, data["indicator_id"], data["value"],
+                                   data["n"], data["on"], data.get("note"))
 
-    @rpc
-    def complete_cycle(self, cycle_id: str, payload: dict) -> dict:
-        data = load(schemas.Completion, payload)
-        return self.commands.on(project_of("cycle"), cycle_id, lambda project, _: (
-            project.complete_cycle(cycle_id, data["findings"], data["decision"])),
-            project_view, access=member_work)
+    @command(project_of("cycle"), schemas.Completion)
+    def complete_cycle(self, project: Project, data: dict, session: Session) -> None:
+        project.complete_cycle(session.target_id, data["findings"], data["decision"])
 
     # -- run charts and progress ---------------------------------------------------------------
 
-    @rpc
+    @query(schemas.RunChart)
     def run_chart(self, indicator_id: str, format: str = "json") -> Any:  # noqa: A002
         chart = self.read_model.run_chart(indicator_id)
         if format == "svg":
             indicator = chart["indicator"]
             return runchart.svg(chart, f"{indicator['name']} ({indicator['kind']} indicator)",
                                 indicator["unit"], indicator["target"])
-        return dump(schemas.RunChart, chart)
+        return chart
 
-    @rpc
-    def hub_progress(self, hub_id: str, limit: int = 50, after: str | None = None) -> dict:
-        return dump_page(schemas.MemberProgress,
-                         self.read_model.hub_progress(hub_id, limit, after))
+    @query(schemas.MemberProgress, paged=True)
+    def hub_progress(self, hub_id: str, limit: int = 50, after: str | None = None) -> Any:
+        return self.read_model.hub_progress(hub_id, limit, after)
 
-    @rpc
-    def hub_shares(self, hub_id: str, limit: int = 50, after: str | None = None) -> dict:
-        return dump_page(schemas.SharedPrototype, self.read_model.shares(hub_id, limit, after))
+    @query(schemas.SharedPrototype, paged=True)
+    def hub_shares(self, hub_id: str, limit: int = 50, after: str | None = None) -> Any:
+        return self.read_model.shares(hub_id, limit, after)

@@ -53,5 +53,5 @@ ROUTES: list[Route] = [
           response=schemas.Person),
     Route("DELETE", "/v1/people/<person>", "erase_person",
           "Erase a person's personal data everywhere (the log keeps only the id)", "people",
-          response=schemas.Person, roles=WRITERS),
+          response=schemas.Person, roles=WRITERS, conditional=True),
 ]

@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from eventstore.errors import ValidationError as DomainValidationError
 from eventstore.ids import ANY_ID, ID_RULE
 from eventstore.ids import HUB_ID as HUB_ID_PATTERN
-from eventstore.validation import Boolean, Integer
+from eventstore.validation import Boolean, Integer, IsoDate
 
 from .domain import (
     DESIGN_TEAM_GROUPS,
@@ -16,7 +16,7 @@ from .domain import (
     ROLES,
     check_grade_span,
 )
-from .oneroster import ECHO_MAX, ERRORS_REPORTED, PEOPLE_REPORTED
+from .domain.oneroster import ECHO_MAX, ERRORS_REPORTED, PEOPLE_REPORTED
 
 # A new object's own id (the service checks it is in the hub's namespace), and any id a body
 # names (eventstore/ids.py).
@@ -48,7 +48,7 @@ class Hub(Schema):
 class FacilitationHandOver(Schema):
     stage = fields.String(required=True, validate=validate.OneOf(FACILITATION_STAGES))
     facilitator_org = fields.String(validate=NAME)
-    on = fields.Date()
+    on = IsoDate()
 
 
 def grade_span(value: str) -> None:

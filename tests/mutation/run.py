@@ -42,11 +42,9 @@ ROOT = Path(__file__).resolve().parents[2]
 # it is not equivalent), and the ``reason`` no test can tell the mutant from the original.
 EQUIVALENT = Path(__file__).with_name("equivalent")
 
-# Pure modules other than the services' domain modules, with the unit tests that pin them
-# (file patterns in tests/unit).
+# The kernel's pure modules, with the unit tests that pin them (file patterns in tests/unit); a
+# service's are found by themselves (``modules``).
 OTHER = {
-    "services/cycles/runchart.py": "test_runchart*.py",
-    "services/membership/oneroster.py": "test_oneroster*.py",
     "eventstore/validation.py": "test_validation*.py",
     "eventstore/aggregate.py": "test_aggregate*.py",
     "eventstore/repository.py": "test_repository_unit*.py",
@@ -56,8 +54,9 @@ OTHER = {
 
 
 def modules() -> dict[str, list[str]]:
-    """Each pure module and its unit tests: a service's domain is pinned by the unit tests
-    named after the service (tests/unit/test_<service>_*.py), a new service's included."""
+    """Each pure module and its unit tests: a service's domain (``services/<service>/domain.py``,
+    or each module of its ``domain`` package) is pinned by the unit tests named after the
+    service (tests/unit/test_<service>_*.py), a new service's included."""
     def tests(pattern: str) -> list[str]:
         return sorted(p.name for p in (ROOT / "tests/unit").glob(pattern))
     found: dict[str, list[str]] = {}

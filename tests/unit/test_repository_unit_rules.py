@@ -14,7 +14,7 @@ import pytest
 
 from eventstore.aggregate import Aggregate, applies
 from eventstore.errors import NotFound
-from eventstore.events import RecordedEvent
+from eventstore.events import NewEvent, RecordedEvent
 from eventstore.repository import Repository
 from eventstore.store import Snapshot
 from tests.unit.test_aggregate import Roster
@@ -187,19 +187,19 @@ class Placement(Aggregate):
         self.hub_id = data["hub_id"]
 
 
-def test_an_event_recorded_before_the_hub_was_known_is_stamped_with_the_aggregates_hub():
+def test_an_event_belongs_to_the_hub_its_applier_puts_the_aggregate_in():
     placement = Placement("pl-1")
-    placement.place("hub-a")
-    assert placement.pending[0].hub_id is None
-    (stamped,) = Repository.stamp(placement)
-    assert stamped.hub_id == "hub-a"
+    placement.place("hub-a")                    # the first event names the hub: it is hub-a's
+    assert placement.pending[0].hub_id == "hub-a"
+    placement.move("hub-b")
+    assert [e.hub_id for e in Repository.stamp(placement)] == ["hub-a", "hub-b"]
 
 
-def test_an_event_keeps_the_hub_it_was_recorded_in():
+def test_an_event_of_no_hub_yet_is_stamped_with_the_aggregates_hub():
     placement = Placement("pl-1")
     placement.place("hub-a")
-    placement.move("hub-b")                     # recorded in hub-a, the aggregate now in hub-b
-    assert [e.hub_id for e in Repository.stamp(placement)] == ["hub-b", "hub-a"]
+    placement.pending.append(NewEvent("Moved", {"hub_id": "hub-a"}))   # made by hand, hubless
+    assert [e.hub_id for e in Repository.stamp(placement)] == ["hub-a", "hub-a"]
 
 
 def test_the_events_own_metadata_wins_over_the_saves():

@@ -101,7 +101,6 @@ class Problem(Aggregate):
         if not selection_criteria:
             raise _refuse("selection_criteria", "say why the network chose this problem: at "
                           "least one selection criterion")
-        self.hub_id = hub_id
         self.record("ProblemDrafted", hub_id=hub_id, title=title, statement=statement,
                     supporting_data=supporting_data, selection_criteria=selection_criteria)
 
@@ -170,18 +169,21 @@ class Project(Aggregate):
     # -- adoption and goals --------------------------------------------------------------------
 
     def open(self, hub_id: str, member_id: str, problem: Problem,
-             member_active: bool = True) -> None:
+             member_active: bool = True, adopted_already: bool = False) -> None:
+        """The member adopts the problem; ``adopted_already``: the member has a project on
+        it (one project per member and problem)."""
         if self.exists:
             raise Conflict(f"project {self.id} exists already")
         if not member_active:
             raise Conflict(f"member {member_id} has been off-boarded")
+        if adopted_already:
+            raise Conflict(f"member {member_id} has adopted problem {problem.id} already")
         if problem.hub_id != hub_id:
             # The words of a missing problem: another county's tell nothing of it.
             raise NotFound(f"no {Problem.noun} {problem.id}")
         if problem.status != "ratified":
             raise Conflict(f"problem {problem.id} is not ratified yet: the network ratifies a "
                            f"problem before members adopt it")
-        self.hub_id = hub_id
         self.record("ProjectOpened", hub_id=hub_id, member_id=member_id, problem_id=problem.id)
 
     def set_goal(self, goal_id: str, goal: dict[str, Any], today: date) -> None:

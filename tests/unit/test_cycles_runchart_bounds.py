@@ -7,8 +7,7 @@ import pytest
 
 from eventstore.errors import Conflict
 from eventstore.testing import given
-from services.cycles import runchart
-from services.cycles.domain import MAX_POINTS_PER_INDICATOR, Project
+from services.cycles.domain import MAX_POINTS_PER_INDICATOR, Project, runchart
 
 
 @pytest.mark.parametrize("n1, n2", [(45, 56), (50, 51), (60, 41), (70, 70), (80, 30)])

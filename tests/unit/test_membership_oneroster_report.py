@@ -2,7 +2,7 @@
 bad rows are reported by the first 100 and counted by file and field, and neither what reading
 holds nor the answer (nor what an Idempotency-Key keeps of it) grows with the bad rows.
 
-The limits are written out as numbers, as in test_oneroster_rules.py.
+The limits are written out as numbers, as in test_membership_oneroster_rules.py.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from eventstore.testing import given
 from eventstore.validation import dump
 from services.membership import schemas
 from services.membership.domain import Member
-from services.membership.oneroster import read_staff
-from services.membership.service import _staff_report, staff_import_summary
+from services.membership.domain.oneroster import read_staff
+from services.membership.domain.staff import plan_staff_import, staff_import_summary
 
 ORGS = ("sourcedId,name,type,identifier,parentSourcedId\n"
         "org-1,Camino Union,district,0601234,\n")
@@ -144,7 +144,7 @@ MEMBER = given(Member, "el-dorado.camino", [(
 def answer_to(users):
     roster = read(users)
     ids = [r.person_id("el-dorado", MEMBER.id) for r in roster.staff]
-    _, report = _staff_report(MEMBER, roster, ids, {}, {}, True)
+    report = plan_staff_import(MEMBER, roster, ids, {}, {}, True).report
     return dump(schemas.StaffImportReport, report)
 
 

@@ -51,7 +51,6 @@ class Hub(Aggregate):
                  facilitator_org: str) -> None:
         if self.exists:
             raise Conflict(f"hub {self.id} is registered already")
-        self.hub_id = self.id
         self.record("HubRegistered", name=name, state=state, county_code=county_code,
                     facilitator_org=facilitator_org, stage="external")
 
@@ -119,7 +118,6 @@ class Member(Aggregate):
         if not isinstance(enrollment, int) or enrollment < 0:
             raise ValidationError("enrollment is a count of students",
                                   {"enrollment": ["a whole number, 0 or more"]})
-        self.hub_id = hub_id
         self.record("MemberEnrolled", hub_id=hub_id, name=name, kind=kind,
                     grade_span=grade_span, enrollment=enrollment, cds_code=cds_code,
                     nces_id=nces_id)
@@ -244,7 +242,6 @@ class Person(Aggregate):
         of a member's staff, as a roster import knows them."""
         if self.exists:
             raise Conflict(f"person {self.id} exists already")
-        self.hub_id = hub_id
         self.record("PersonAdded", hub_id=hub_id, member_id=member_id, position=position)
 
     def erase(self) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 
-from services.cycles import runchart
+from services.cycles.domain import runchart
 
 NS = "{http://www.w3.org/2000/svg}"
 LEFT, RIGHT_EDGE, TOP, PLOT_BOTTOM = 70, 780, 50, 310

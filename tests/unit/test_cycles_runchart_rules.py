@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.cycles import runchart
+from services.cycles.domain import runchart
 
 
 def chart(values):

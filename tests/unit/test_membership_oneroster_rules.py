@@ -13,7 +13,7 @@ import dataclasses
 import pytest
 
 from eventstore.errors import ValidationError
-from services.membership.oneroster import StaffRow, read_staff
+from services.membership.domain.oneroster import StaffRow, read_staff
 
 ORGS = ("sourcedId,name,type,identifier,parentSourcedId\n"
         "org-1,Camino Union,district,0601234,\n"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from eventstore.errors import ValidationError
-from services.membership.oneroster import read_staff
+from services.membership.domain.oneroster import read_staff
 from tests.support import ROOT
 
 FIXTURES = ROOT / "tests" / "fixtures" / "oneroster"
@@ -96,7 +96,7 @@ class CountingOrgs(dict):
 
 
 def test_the_org_tree_is_walked_in_linear_time_however_deep():
-    from services.membership.oneroster import _member_orgs
+    from services.membership.domain.oneroster import _member_orgs
     depth = 2_000
     orgs = CountingOrgs({f"o-{i}": {"name": f"Org {i}", "identifier": "0601234" if i == 0
                                     else "", "parentSourcedId": f"o-{i - 1}" if i else ""}
@@ -108,7 +108,7 @@ def test_the_org_tree_is_walked_in_linear_time_however_deep():
 
 
 def test_an_import_asks_a_bounded_amount_of_work():
-    from services.membership import oneroster
+    from services.membership.domain import oneroster
     header = "sourcedId,role,givenName,familyName,orgSourcedIds\n"
     orgs = ("sourcedId,name,type,identifier,parentSourcedId\n"
             "org-1,Camino Union,district,0601234,\n")

@@ -11,7 +11,7 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.cycles import runchart
+from services.cycles.domain import runchart
 
 # Small integers make ties, points on the median and repeated values common.
 VALUES = st.lists(st.integers(min_value=0, max_value=12).map(float), min_size=0, max_size=40)
