@@ -274,3 +274,12 @@ def test_what_an_rpc_message_id_keeps_goes_after_an_hour(work, store, db):
     left = db.with_cursor(lambda c: (c.execute("SELECT key FROM idempotency_keys"),
                                      c.fetchall())[1])
     assert [json.loads(k)[1] for (k,) in left] == ["client-key"]
+
+
+def test_a_unit_of_work_reads_the_clock_once_and_hands_it_to_the_domain(db, store):
+    fixed = datetime(2027, 6, 30, 23, 30, tzinfo=UTC)
+    work = UnitOfWork(db, store, [], clock=lambda: fixed)
+    opened(work)
+    seen = work.command(SYSTEM, lambda s: s.load(Roster, "r-1"),
+                        lambda roster, s: (s.now, s.today), lambda r, s: r)
+    assert seen == (fixed, fixed.date())

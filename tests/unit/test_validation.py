@@ -65,3 +65,36 @@ def test_a_refused_request_is_one_info_line_and_a_failure_keeps_its_traceback():
     failed = record_of(ConsortiumError("the database went away"))
     assert ClientErrorsAreNotFailures().filter(failed)
     assert failed.levelname == "ERROR" and failed.exc_info is not None
+
+
+def test_a_date_is_checked_and_handed_on_as_iso_text():
+    from marshmallow import Schema
+
+    from eventstore.validation import IsoDate
+
+    class Due(Schema):
+        due = IsoDate(required=True)
+
+    assert load(Due, {"due": "2027-06-30"}) == {"due": "2027-06-30"}
+    for bad in ("2027-02-30", "30/06/2027", "2027-06-30T09:00:00", 20270630):
+        with pytest.raises(ValidationError) as refused:
+            load(Due, {"due": bad})
+        assert list(refused.value.errors) == ["due"]
+
+
+def test_a_date_and_time_must_say_its_offset_and_is_handed_on_in_utc():
+    from marshmallow import Schema
+
+    from eventstore.validation import ZonedDateTime
+
+    class Meeting(Schema):
+        starts = ZonedDateTime(required=True)
+
+    assert load(Meeting, {"starts": "2027-02-09T09:00:00-08:00"}) == {
+        "starts": "2027-02-09T17:00:00+00:00"}
+    assert load(Meeting, {"starts": "2027-07-09T09:00:00Z"})["starts"] == \
+        "2027-07-09T09:00:00+00:00"
+    with pytest.raises(ValidationError) as refused:
+        load(Meeting, {"starts": "2027-02-09T09:00:00"})    # which 9:00? no offset, no instant
+    assert refused.value.errors == {
+        "starts": ["a date and time with its offset from UTC (2027-02-09T09:00:00-08:00)"]}
