@@ -356,6 +356,7 @@ class UnitOfWork:
         refused_by_read_model = 0
         # A command that asked for no concurrency check waits its turn on its target.
         queue = not conditional if queue is None else queue
+        read_model: Any = None
         for n in range(1, self.attempts + 1):
             try:
                 with self.db.transaction() as cur:
@@ -385,6 +386,17 @@ class UnitOfWork:
                     if conditional or refused_by_read_model > 1:
                         raise Conflict("a concurrent change made this one impossible; read "
                                        "again and retry", constraint=constraint) from None
+            except psycopg2.errors.ExclusionViolation as exc:
+                # A read model's exclusion constraint (an expert's hours booked twice): a
+                # write that overlaps one committed before it, or one it waited for. Decided
+                # again, it would meet the same row: refused at once, in the words the
+                # projection or the read model gives the constraint (``conflicts``).
+                constraint = exc.diag.constraint_name
+                said = [getattr(part, "conflicts", {}).get(constraint)
+                        for part in (*self.inline, read_model)]
+                raise Conflict(next((s for s in said if s), "this conflicts with an existing "
+                                    f"entry ({exc.diag.table_name}); read what is there and "
+                                    "change the request"), constraint=constraint) from None
             metrics.COMMAND_RETRIES.labels(self.store.service).inc()
             time.sleep(random.uniform(0, min(BACKOFF_MAX_SECONDS, BACKOFF_SECONDS * 2 ** n)))
         raise AssertionError("unreachable")

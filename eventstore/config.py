@@ -160,6 +160,37 @@ def gateway_services() -> list[str]:
     named = _env("CONSORTIUM_GATEWAY_SERVICES", "")
     if named:
         return [s.strip() for s in named.split(",") if s.strip()]
-    from pathlib import Path
     services = Path(__file__).resolve().parent.parent / "services"
     return sorted(p.parent.name for p in services.glob("*/routes.py"))
+
+
+def route_modules() -> dict[str, str]:
+    """Route tables from elsewhere than ``services/<name>/routes.py``, by service:
+    ``CONSORTIUM_GATEWAY_ROUTE_MODULES`` (``desk=tests.fixtures.desk.routes``, comma
+    separated; a test fixture's, never a deployment's)."""
+    pairs = (pair.split("=", 1) for pair in _env(ROUTE_MODULES, "").split(",") if "=" in pair)
+    return {service.strip(): module.strip() for service, module in pairs}
+
+
+ROUTE_MODULES = "CONSORTIUM_GATEWAY_ROUTE_MODULES"
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """The gateway's settings (README, Settings): how long it waits for a service and for a
+    client, and how many of its workers uploads and link requests may hold."""
+
+    rpc_timeout_seconds: float = 10.0
+    read_seconds: float = 10.0
+    min_bytes_per_second: float = 65536.0
+    upload_slots: int = 4
+    link_slots: int = 4
+
+    @classmethod
+    def from_env(cls) -> GatewaySettings:
+        return cls(
+            rpc_timeout_seconds=float(_env("CONSORTIUM_RPC_TIMEOUT", "10")),
+            read_seconds=float(_env("CONSORTIUM_HTTP_READ_SECONDS", "10")),
+            min_bytes_per_second=float(_env("CONSORTIUM_HTTP_MIN_BYTES_PER_SECOND", "65536")),
+            upload_slots=int(_env("CONSORTIUM_HTTP_UPLOADS", "4")),
+            link_slots=int(_env("CONSORTIUM_HTTP_LINK_REQUESTS", "4")))

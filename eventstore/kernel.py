@@ -37,7 +37,7 @@ from .db import Database
 from .events import RecordedEvent, Upcasters, upcasters_of
 from .identity import Identity, check_identity_secret
 from .logs import ClientErrorsAreNotFailures
-from .migrate import migrate
+from .migrate import included_in, migrate
 from .projections import Projection, ProjectionRunner
 from .readmodel import ReadModel
 from .relay import Relay
@@ -84,6 +84,9 @@ class Kernel(DependencyProvider):
         self.dead_letters = DeadLetters(self.db, self.settings.amqp_uri, service)
         module = sys.modules[self.container.service_cls.__module__]
         self.migrations = Path(module.__file__).parent / "migrations"  # type: ignore[arg-type]
+        # The tables of the modules the service includes (the membership directory) come with
+        # them: a base class that declares ``included_migrations``.
+        self.included = included_in(self.container.service_cls)
 
     def start(self) -> None:
         self._migrate_or_exit()
@@ -119,7 +122,8 @@ class Kernel(DependencyProvider):
         deadline = time.monotonic() + self.settings.startup_timeout_seconds
         while True:
             try:
-                applied = migrate(self.settings.database_url, self.migrations)
+                applied = migrate(self.settings.database_url, self.migrations,
+                                  self.included)
                 break
             except psycopg2.OperationalError as exc:
                 if time.monotonic() > deadline:

@@ -1,6 +1,7 @@
 """The OpenAPI 3 document, generated from the services' route tables and their marshmallow
-schemas: every constraint a request is checked against, every status and media type a route
-can answer, the headers that come with them, and links from the routes that create an object
+schemas: every constraint a request is checked against (bodies, query parameters, cursors),
+every status and media type a route can answer, the headers that come with them, who may call
+it (a bearer token, or the secret of a link), and links from the routes that create an object
 to the routes that use its id (so a client, or schemathesis, can follow them)."""
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from eventstore import cursors, links
 from eventstore.ids import ANY_ID
-from eventstore.routes import JSON, Route
+from eventstore.routes import JSON, LINK_PARAMETER, Route
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM = {
@@ -30,6 +32,11 @@ PROBLEM = {
 REQUEST_ID = {"description": "the request's id: the caller's X-Request-ID, or a new one",
               "schema": {"type": "string"}}
 ID_PARAMETER = {"type": "string", "pattern": ANY_ID.pattern, "maxLength": 127}
+LINK_SECRET = {"type": "string", "pattern": links.PATTERN.pattern,
+               "description": "the link's secret, as it was issued; a rotated one opens "
+                              "nothing (404, as an unknown object)"}
+CURSOR_TOKEN = {"type": "string", "pattern": cursors.PATTERN.pattern,
+                "maxLength": cursors.MAX_LENGTH}
 
 
 def _problem(why: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -57,6 +64,13 @@ def _statuses(route: Route) -> dict[str, dict[str, Any]]:
                         "the same Idempotency-Key)", {"Retry-After": {
                             "description": "seconds to wait", "schema": {"type": "integer"}}}),
     }
+    if route.access == "link":
+        # No token is read: the secret in the path is the whole of the access.
+        del answers["401"], answers["403"]
+        answers["404"] = _problem("the link opens nothing: an unknown, malformed or rotated "
+                                  "secret, or an object that is gone")
+        answers["503"]["description"] += ("; or the gateway is answering as many requests "
+                                          "without a token as it takes at once")
     if route.method in ("POST", "PUT", "PATCH", "DELETE"):
         answers["409"] = _problem("refused by a rule of the domain, or a conflicting change")
     if route.body is not None:
@@ -76,13 +90,20 @@ def build_spec(routes: list[Route]) -> dict[str, Any]:
     spec.components.schema("Problem", PROBLEM)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
+        link = route.access == "link"
         operation: dict[str, Any] = {
-            "summary": route.summary, "tags": [route.tag], "security": [{"bearer": []}],
+            "summary": route.summary, "tags": [route.tag],
+            "security": [] if link else [{"bearer": []}],
             "operationId": route.rpc,
             "parameters": [{"name": name, "in": "path", "required": True,
-                            "schema": ID_PARAMETER} for name in route.params],
+                            "schema": LINK_SECRET if link and name == LINK_PARAMETER
+                            else ID_PARAMETER} for name in route.params],
             "responses": _statuses(route),
         }
+        if route.query is not None:
+            # The marshmallow plugin makes one query parameter of each field, with its type
+            # and constraints (a List field: a parameter given once per value).
+            operation["parameters"].append({"in": "query", "schema": route.query})
         if route.method in ("POST", "DELETE"):
             operation["parameters"].append({
                 "name": "Idempotency-Key", "in": "header", "required": False,
@@ -95,10 +116,15 @@ def build_spec(routes: list[Route]) -> dict[str, Any]:
                 "schema": {"type": "string", "pattern": r'^(W/)?"?\d{1,9}"?$'},
                 "description": "the ETag of the version the change is based on"})
         if route.paged:
+            after: dict[str, Any] = {"name": "after", "in": "query", "schema": ID_PARAMETER}
+            if route.cursor == "token":
+                after.update(schema=CURSOR_TOKEN, description=(
+                    "the `next` of the page before, as it came: a token good only for this "
+                    "list and the caller it was given to"))
             operation["parameters"] += [
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                             "maximum": 200}},
-                {"name": "after", "in": "query", "schema": ID_PARAMETER}]
+                after]
         if route.body is not None:
             operation["requestBody"] = {"required": True, "content": {
                 JSON: {"schema": route.body}}}
@@ -109,12 +135,17 @@ def build_spec(routes: list[Route]) -> dict[str, Any]:
                         for name in route.body._declared_fields
                         if name != "dry_run"} | {"dry_run": {"type": "boolean"}}}}
         success: dict[str, Any] = {"description": "OK", "headers": {"X-Request-ID": REQUEST_ID}}
+        if route.response is None and any(m != JSON for m in route.content):
+            # Text only (a calendar, a plain-text list): no schema to dump it through.
+            success["content"] = {media_type: {"schema": {"type": "string"}}
+                                  for media_type in route.content if media_type != JSON}
         if route.response is not None:
             schema: Any = route.response
             if route.paged:
                 schema = {"type": "object", "required": ["items", "next"], "properties": {
                     "items": {"type": "array", "items": route.response},
-                    "next": {"type": "string", "nullable": True,
+                    "next": {**(CURSOR_TOKEN if route.cursor == "token" else {"type": "string"}),
+                             "nullable": True,
                              "description": "the cursor of the next page (?after=)"}}}
             success["content"] = {media_type: {"schema": schema if media_type == JSON
                                                else {"type": "string"}}

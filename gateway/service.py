@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +31,8 @@ from werkzeug.exceptions import NotFound as RouteNotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
-from eventstore.config import gateway_services
+from eventstore import cursors
+from eventstore.config import GatewaySettings, gateway_services
 from eventstore.context import (
     DEADLINE,
     IDEMPOTENCY_KEY,
@@ -59,7 +61,8 @@ from eventstore.logs import (
     request_id_from,
     set_request_id,
 )
-from eventstore.routes import JSON, Route, service_routes
+from eventstore.querystring import parameters
+from eventstore.routes import JSON, LINK_PARAMETER, PAGING_PARAMETERS, Route, service_routes
 from eventstore.rpc import SignedRpcProxy
 from eventstore.validation import load
 
@@ -76,7 +79,8 @@ HTTP_SECONDS = Histogram("gateway_http_request_duration_seconds", "Time to answe
 HTTP_UPLOADS = Gauge("gateway_http_uploads", "Bodies over 1 MB (staff imports) held at once, "
                      "from their first byte read to their answer")
 MAX_BODY_BYTES = 1_000_000
-RPC_TIMEOUT_SECONDS = float(os.environ.get("CONSORTIUM_RPC_TIMEOUT", "10"))
+SETTINGS = GatewaySettings.from_env()
+RPC_TIMEOUT_SECONDS = SETTINGS.rpc_timeout_seconds
 # A command must commit this long before the gateway stops waiting for it, so a request
 # answered 503 is never applied (the commit itself and the answer's way back take a moment).
 COMMIT_MARGIN_SECONDS = min(1.0, RPC_TIMEOUT_SECONDS / 5)
@@ -97,13 +101,13 @@ OUTAGES = (OSError, amqp.exceptions.AMQPError, kombu.exceptions.KombuError, Unkn
 # client for ever. The longest the gateway waits for a client's next bytes (every read and
 # write of its socket, an idle keep-alive connection), for a request line and headers in all,
 # and the allowance of a body before its size counts:
-READ_SECONDS = float(os.environ.get("CONSORTIUM_HTTP_READ_SECONDS", "10"))
+READ_SECONDS = SETTINGS.read_seconds
 # The slowest a body may arrive: n bytes within READ_SECONDS + n / this, else 408. 64 KiB/s
 # (512 kbit/s) takes a 20 MB OneRoster export over a slow rural uplink in about 5 minutes.
-MIN_BYTES_PER_SECOND = float(os.environ.get("CONSORTIUM_HTTP_MIN_BYTES_PER_SECOND", "65536"))
+MIN_BYTES_PER_SECOND = SETTINGS.min_bytes_per_second
 # Bodies over MAX_BODY_BYTES (staff imports) held at once, from their first byte read to
 # their answer: memory stays bounded (4 x 20 MB). Another is 503 before it is read.
-UPLOAD_SLOTS = int(os.environ.get("CONSORTIUM_HTTP_UPLOADS", "4"))
+UPLOAD_SLOTS = SETTINGS.upload_slots
 # A larger body is read only for a caller whose token and role may use the route: an
 # anonymous client cannot make the gateway buffer more than this per connection.
 ANONYMOUS_BODY_BYTES = 64 * 1024
@@ -118,11 +122,18 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "O
 # GET /readyz: how long one answer is kept, and how long a service may take to answer a ping.
 READY_CACHE_SECONDS = 2.0
 READY_PING_SECONDS = 1.0
+# Requests of link routes (no bearer token: a calendar app's) served at once; another is 503
+# with Retry-After before it takes a worker. Anyone may send them, so they may hold only part
+# of the gateway's workers (nameko's max_workers, 10), and a client guessing secrets gets no
+# more answers per second than one token holder would (and a secret has 256 bits).
+LINK_SLOTS = SETTINGS.link_slots
 # Keys of a request's WSGI environ: a callable that closes the connection after the answer
-# (GatewayProtocol), and whether the request holds an upload slot.
+# (GatewayProtocol), and whether the request holds an upload slot or a link slot.
 CLOSE_AFTER_ANSWER = "gateway.close_after_answer"
 UPLOAD_SLOT = "gateway.upload_slot"
+LINK_SLOT = "gateway.link_slot"
 _UPLOADS = Semaphore(UPLOAD_SLOTS)
+_LINKS = Semaphore(LINK_SLOTS)
 
 
 def problem(error: ConsortiumError, request_id: str | None = None,
@@ -161,6 +172,8 @@ class ProblemsWsgiApp(WsgiApp):
             if environ.pop(UPLOAD_SLOT, False):
                 _UPLOADS.release()
                 HTTP_UPLOADS.dec()
+            if environ.pop(LINK_SLOT, False):
+                _LINKS.release()
         response.headers["X-Request-ID"] = environ[REQUEST_ID]
         return response(environ, start_response)
 
@@ -169,6 +182,8 @@ class ProblemsWsgiApp(WsgiApp):
         route = _route_of(request) if known else None
         try:
             _intake(request, route)
+            if route is not None and route.access == "link":
+                _take_link_slot(request.environ)
             if not known:
                 raise MethodNotImplemented(f"{request.method} is not an HTTP method this API "
                                            "knows")
@@ -193,6 +208,14 @@ def _route_of(request: Request) -> Route | None:
     except HTTPException:
         return None
     return ROUTES[int(index)]
+
+
+def _take_link_slot(environ: dict[str, Any]) -> None:
+    """A slot of LINK_SLOTS for a link route's request, held until it is answered, or 503."""
+    if not _LINKS.acquire(blocking=False):
+        raise ServiceUnavailable("the gateway is answering as many requests without a token "
+                                 "as it takes at once; try again shortly")
+    environ[LINK_SLOT] = True
 
 
 def _authorized(route: Route, request: Request) -> Identity:
@@ -454,10 +477,13 @@ class Context(DependencyProvider):
     the worker's context, from where nameko carries them to the service called by RPC."""
 
     def get_dependency(self, worker_ctx):
-        def set_context(identity: Identity, key: str | None, if_match: int | None) -> None:
+        def set_context(identity: Identity | None, key: str | None,
+                        if_match: int | None) -> None:
             # Claims, unsigned: each RPC message gets them signed for itself alone
-            # (eventstore.rpc.SignedRpcProxy).
-            worker_ctx.data[CONTEXT_KEY] = identity.claims()
+            # (eventstore.rpc.SignedRpcProxy). A link route's request has no caller: no
+            # identity at all goes on the bus for it.
+            if identity is not None:
+                worker_ctx.data[CONTEXT_KEY] = identity.claims()
             if key is not None:
                 worker_ctx.data[IDEMPOTENCY_KEY] = key
             if if_match is not None:
@@ -472,6 +498,9 @@ class StartupCheck(DependencyProvider):
         containers_log = logging.getLogger("nameko.containers")
         if not any(isinstance(f, ClientErrorsAreNotFailures) for f in containers_log.filters):
             containers_log.addFilter(ClientErrorsAreNotFailures())
+        access_log = logging.getLogger("nameko.web.server")
+        if not any(isinstance(f, SecretLinksHidden) for f in access_log.filters):
+            access_log.addFilter(SecretLinksHidden())
         reason = auth.check_secret()
         if reason:
             log.critical("gateway refuses to start: %s", reason)
@@ -503,8 +532,11 @@ class Gateway:
                     f"{', '.join(allowed)}") from None
             route = ROUTES[int(index)]
             rule = route.path
-            if any(_has_control(v) for v in params.values()):
-                raise NotFound(f"no object {request.path!r}")   # no id contains one
+            # No id contains one. A link's secret is the service's to refuse, in the words
+            # of any secret that opens nothing.
+            if any(_has_control(v) for k, v in params.items()
+                   if not (route.access == "link" and k == LINK_PARAMETER)):
+                raise NotFound(f"no object {request.path!r}")
             if any(_has_control(v) for v in request.args.values()):
                 raise ValidationError("query parameters may not contain control characters",
                                       {k: ["contains a control character"]
@@ -520,7 +552,9 @@ class Gateway:
         return response
 
     def _answer(self, route: Route, params: dict[str, str], request: Request) -> Response:
-        identity = _authorized(route, request)
+        # A link route's caller is whoever holds the secret: no token is read, none is
+        # needed, and the service is told of no one.
+        identity = None if route.access == "link" else _authorized(route, request)
         expected_version = _if_match(request.headers.get("If-Match"))
         if expected_version is not None and not route.conditional:
             raise ValidationError("If-Match is not supported on this route",
@@ -528,9 +562,13 @@ class Gateway:
         media_type = request.accept_mimetypes.best_match(list(route.content)) or JSON
         if media_type not in route.content:
             media_type = next(iter(route.content))
+        query = None
+        if route.query is not None:
+            query = parameters(route.query, request.args.lists(),
+                               PAGING_PARAMETERS if route.paged else ())
         args, kwargs = route.arguments(params, self._body(route, request),
-                                       _int_arg(request, "limit", 50), _after(request),
-                                       media_type)
+                                       _int_arg(request, "limit", 50), _after(request, route),
+                                       media_type, query)
         # The deadline (stamped by set_context) starts now that the body is in: the time a
         # client takes to send it is not taken from the service's.
         self.set_context(identity, request.headers.get("Idempotency-Key"), expected_version)
@@ -658,6 +696,42 @@ def _form(request: Request) -> dict[str, Any]:
     return body
 
 
+def _link_pattern(route: Route) -> re.Pattern[str]:
+    """A link route's path as it appears in a request line, its secret as the group."""
+    pattern = ""
+    for part in re.split(r"(<(?:\w+:)?\w+>)", route.path):
+        name = re.fullmatch(r"<(?:\w+:)?(\w+)>", part)
+        if name is None:
+            pattern += re.escape(part)
+        else:
+            pattern += ("(?P<secret>[^/?#\\s\"]*)" if name.group(1) == LINK_PARAMETER
+                        else "[^/?#\\s\"]*")
+    return re.compile(pattern)
+
+
+LINK_PATHS = [_link_pattern(route) for route in ROUTES if route.access == "link"]
+
+
+class SecretLinksHidden(logging.Filter):
+    """The access log (a line per request, its path included) never holds a link's secret:
+    whoever reads the logs could open the calendar."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if LINK_PATHS and isinstance(record.msg, str) and not record.args:
+            record.msg = hide_secrets(record.msg)
+        return True
+
+
+def hide_secrets(line: str) -> str:
+    """``line`` with each link route's secret written as the route writes it: <link>."""
+    def hidden(match: re.Match[str]) -> str:
+        text, (start, end) = match.string, match.span("secret")
+        return f"{text[match.start():start]}<{LINK_PARAMETER}>{text[end:match.end()]}"
+    for pattern in LINK_PATHS:
+        line = pattern.sub(hidden, line)
+    return line
+
+
 def _has_control(value: str) -> bool:
     return any(ord(ch) < 32 or ord(ch) == 127 for ch in value)
 
@@ -672,10 +746,18 @@ def _if_match(value: str | None) -> int | None:
                               {"If-Match": ['an ETag like "3"']}) from None
 
 
-def _after(request: Request) -> str | None:
-    """The cursor of a list: the last id of the page before."""
+def _after(request: Request, route: Route) -> str | None:
+    """The cursor of a list: the last id of the page before, or the token the page before
+    gave as ``next`` (the service checks whose and which list's it is)."""
     value = request.args.get("after")
-    if value is not None and (len(value) > 127 or not ANY_ID.match(value)):
+    if value is None:
+        return None
+    if route.paged and route.cursor == "token":
+        if not cursors.PATTERN.match(value):
+            raise ValidationError("after is the `next` of the page before, as it came",
+                                  {"after": [f"a cursor as `next` gives it: up to "
+                                             f"{cursors.MAX_LENGTH} letters, digits, - and _"]})
+    elif len(value) > 127 or not ANY_ID.match(value):
         raise ValidationError("after is the last id of the page before",
                               {"after": ["an id, as `next` gives it"]})
     return value

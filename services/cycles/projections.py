@@ -1,13 +1,11 @@
 """The cycles service's read model: the projections that keep its tables (inline: applied in
 the command's transaction for read-your-writes, and written in bulk when a rebuild replays the
-log), and ``CyclesReadModel``, the queries of those tables and of what membership told about
-hubs and members."""
+log), and ``CyclesReadModel``, the queries of those tables and, through membership's directory
+(services/membership/directory), of what membership told about hubs and members."""
 
 from __future__ import annotations
 
-import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from psycopg2.extras import Json, execute_values
@@ -16,6 +14,7 @@ from eventstore.errors import NotFound, ValidationError
 from eventstore.events import RecordedEvent
 from eventstore.projections import Projection, RowProjection, handles
 from eventstore.readmodel import ReadModel, page_limit
+from services.membership.directory import DirectoryReads
 
 from .domain import runchart
 
@@ -165,76 +164,9 @@ class Shares(RowProjection):
 PROJECTIONS = [Problems(), Projects(), Parts(), Indicators(), Shares()]
 
 
-@dataclass(frozen=True)
-class KnownHub:
-    id: str
-    noun = "hub"
-
-    @property
-    def hub_id(self) -> str:
-        return self.id
-
-
-@dataclass(frozen=True)
-class KnownMember:
-    id: str
-    hub_id: str
-    active: bool
-    noun = "member"
-
-    @property
-    def member_id(self) -> str:
-        return self.id
-
-
-class CyclesReadModel(ReadModel):
-    # -- what cycles knows of hubs and members, from membership's events -----------------------
-    # Each write holds whatever order the events arrive in (a catch-up and live delivery may
-    # interleave): inserts are upserts, and pre-work news applies only if newer.
-
-    def hub_registered(self, hub_id: str, name: str) -> None:
-        self.write("INSERT INTO hubs (id, name) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING",
-                   hub_id, name)
-
-    def member_enrolled(self, member_id: str, hub_id: str, name: str) -> None:
-        self.write("""INSERT INTO members (id, hub_id, name) VALUES (%s, %s, %s)
-                      ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name""",
-                   member_id, hub_id, name)
-
-    def prework_changed(self, member_id: str, hub_id: str | None, ready: bool,
-                        missing: list[str], version: int) -> None:
-        self.write("""INSERT INTO members (id, hub_id, name, prework_ready, missing,
-                                           prework_version)
-                      VALUES (%s, %s, '', %s, %s, %s)
-                      ON CONFLICT (id) DO UPDATE SET prework_ready = EXCLUDED.prework_ready,
-                          missing = EXCLUDED.missing, prework_version = EXCLUDED.prework_version
-                      WHERE members.prework_version < EXCLUDED.prework_version""",
-                   member_id, hub_id, ready, json.dumps(missing), version)
-
-    def member_offboarded(self, member_id: str, hub_id: str | None) -> None:
-        self.write("""INSERT INTO members (id, hub_id, name, active) VALUES (%s, %s, '', false)
-                      ON CONFLICT (id) DO UPDATE SET active = false""", member_id, hub_id)
-
-    # A hub or member membership has not told about yet is unknown (404), at once: waiting on
-    # a client's word would hold a worker, and answering an unknown id later than another
-    # hub's would tell the two apart. News of one just created arrives within a moment.
-
-    def hub(self, hub_id: str) -> KnownHub:
-        """A hub membership told about."""
-        if self.row("SELECT id FROM hubs WHERE id = %s", hub_id) is None:
-            raise NotFound(f"no hub {hub_id}")
-        return KnownHub(hub_id)
-
-    def member(self, member_id: str) -> KnownMember:
-        row = self.row("SELECT hub_id, active FROM members WHERE id = %s", member_id)
-        if row is None:
-            raise NotFound(f"no member {member_id}")
-        return KnownMember(member_id, row["hub_id"], row["active"])
-
-    def prework_ready(self, member_id: str) -> bool:
-        row = self.row("SELECT prework_ready AND active AS ready FROM members WHERE id = %s",
-                       member_id)
-        return bool(row and row["ready"])
+class CyclesReadModel(DirectoryReads, ReadModel):
+    """Cycles' queries, and membership's directory's (``hub``, ``member``, ``prework_ready``,
+    ...)."""
 
     # -- problems of practice and projects -----------------------------------------------------
 
@@ -282,14 +214,12 @@ class CyclesReadModel(ReadModel):
         last decision, and the latest signals of its leading indicators."""
         self.caller.require_read(hub_id, "hub")
         self.hub(hub_id)
-        page = self.page("""SELECT id, name FROM members
-                            WHERE hub_id = %s AND active AND id > %s ORDER BY id LIMIT %s""",
-                         hub_id, after=after, limit=limit)
+        page = self.members_page(hub_id, limit, after, active_only=True)
         projects = self.rows("""SELECT id AS project_id, member_id, problem_id, phase,
                                        cycles_completed, last_decision
                                 FROM projects_view WHERE hub_id = %s AND member_id = ANY(%s)
                                 ORDER BY member_id, id""",
-                             hub_id, [m["id"] for m in page["items"]])
+                             hub_id, [m.id for m in page["items"]])
         indicators = self.rows("""SELECT id, project_id, name FROM indicators_view
                                   WHERE project_id = ANY(%s) AND kind = 'leading' ORDER BY id""",
                                [p["project_id"] for p in projects])
@@ -305,8 +235,8 @@ class CyclesReadModel(ReadModel):
         for project in projects:
             by_member.setdefault(project.pop("member_id"), []).append(
                 {**project, "signals": signals.get(project["project_id"], [])})
-        return {"items": [{"member_id": m["id"], "name": m["name"],
-                           "projects": by_member.get(m["id"], [])} for m in page["items"]],
+        return {"items": [{"member_id": m.id, "name": m.name,
+                           "projects": by_member.get(m.id, [])} for m in page["items"]],
                 "next": page["next"]}
 
     def shares(self, hub_id: str, limit: int, after: str | None) -> dict[str, Any]:

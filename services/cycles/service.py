@@ -8,23 +8,24 @@ from collections.abc import Callable
 from typing import Any
 
 from eventstore.commands import Session
-from eventstore.consumers import consumes
 from eventstore.entrypoints import KernelEntrypoints, command, query
 from eventstore.identity import hub_writers, member_work
 from eventstore.ids import id_for
 from eventstore.kernel import Kernel
-from services.membership import contracts as membership
+from services.membership import directory
+from services.membership.directory import MembershipDirectory
 
 from . import schemas
 from .domain import Problem, Project, runchart
-from .projections import PROJECTIONS, CyclesReadModel, KnownHub, KnownMember
+from .projections import PROJECTIONS, CyclesReadModel
 
 
-def known_hub(session: Session, hub_id: str) -> KnownHub:
+def known_hub(session: Session, hub_id: str) -> directory.Hub:
+    """A hub membership told about (its directory)."""
     return session.read_model.hub(hub_id)
 
 
-def known_member(session: Session, member_id: str) -> KnownMember:
+def known_member(session: Session, member_id: str) -> directory.Member:
     return session.read_model.member(member_id)
 
 
@@ -51,7 +52,10 @@ def the_problem(service: Any, problem: Problem, session: Session) -> Any:
     return session.read_model.problem(problem.id)
 
 
-class Cycles(KernelEntrypoints):
+class Cycles(MembershipDirectory, KernelEntrypoints):
+    """Hubs and members, and whether a member's own pre-work is complete, come from
+    membership's directory (MembershipDirectory: its consumers and tables)."""
+
     name = "cycles"
     kernel = Kernel(projections=PROJECTIONS, read_model=CyclesReadModel)
     read_model: CyclesReadModel
@@ -61,32 +65,11 @@ class Cycles(KernelEntrypoints):
     command_answer = schemas.Project
     command_shows = the_project
 
-    # -- what cycles knows of hubs and members, from membership's events -----------------------
-
-    @consumes(membership.HubRegistered)
-    def on_hub_registered(self, session: Session, event: membership.HubRegistered) -> None:
-        session.read_model.hub_registered(event.recorded.stream_id, event.name)
-
-    @consumes(membership.MemberEnrolled)
-    def on_member_enrolled(self, session: Session, event: membership.MemberEnrolled) -> None:
-        session.read_model.member_enrolled(event.recorded.stream_id, event.hub_id, event.name)
-
-    @consumes(membership.MemberPreworkChanged)
-    def on_member_prework_changed(self, session: Session,
-                                  event: membership.MemberPreworkChanged) -> None:
-        session.read_model.prework_changed(event.recorded.stream_id, event.recorded.hub_id,
-                                           event.ready, event.missing, event.recorded.version)
-
-    @consumes(membership.MemberOffboarded)
-    def on_member_offboarded(self, session: Session,
-                             event: membership.MemberOffboarded) -> None:
-        session.read_model.member_offboarded(event.recorded.stream_id, event.recorded.hub_id)
-
     # -- problems of practice ------------------------------------------------------------------
 
     @command(known_hub, schemas.ProblemCreate, answer=schemas.ProblemOfPractice,
              shows=the_problem, access=hub_writers, changes_target=False)
-    def draft_problem(self, hub: KnownHub, data: dict, session: Session) -> Problem:
+    def draft_problem(self, hub: directory.Hub, data: dict, session: Session) -> Problem:
         problem = session.create(Problem, id_for(hub.id, data.get("id"), "pop"))
         problem.draft(hub.id, data["title"], data["statement"], data["supporting_data"],
                       data["selection_criteria"])
@@ -109,7 +92,8 @@ class Cycles(KernelEntrypoints):
     # -- projects ------------------------------------------------------------------------------
 
     @command(known_member, schemas.ProjectCreate, changes_target=False)
-    def open_project(self, member: KnownMember, data: dict, session: Session) -> Project:
+    def open_project(self, member: directory.Member, data: dict,
+                     session: Session) -> Project:
         """A member adopts a ratified problem of practice: its improvement project opens."""
         problem = session.load_named(Problem, data["problem_id"], member.hub_id)
         project = session.create(Project, id_for(member.hub_id, data.get("id"), "prj"))

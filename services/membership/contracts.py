@@ -1,7 +1,9 @@
 """The events membership publishes for other services: their contracts (eventstore.contracts).
 
 Other services know hubs, members and people only from these. Ids, never names of people or
-emails: a person's personal data stays in membership (erasure).
+emails: a person's personal data stays in membership (erasure). A service that needs hubs,
+members and roles includes membership's directory of them (services/membership/directory)
+rather than consuming these itself.
 """
 
 from __future__ import annotations
@@ -9,13 +11,16 @@ from __future__ import annotations
 from eventstore.contracts import Published
 
 
-class HubRegistered(Published, source="membership"):
-    """A county office's network joined the consortium (the stream id is the hub's id)."""
+class HubRegistered(Published, source="membership", schema_version=2):
+    """A county office's network joined the consortium (the stream id is the hub's id).
+    ``time_zone``: the IANA zone the hub plans in (version 2; a hub registered before plans in
+    the main zone of its state)."""
     name: str
     state: str
     county_code: str | None
     facilitator_org: str
     stage: str
+    time_zone: str
 
 
 class FacilitationHandedOver(Published, source="membership"):
@@ -49,6 +54,21 @@ class MemberPreworkChanged(Published, source="membership"):
     process only when it is. Apply the newest by the stream's version."""
     ready: bool
     missing: list[str]
+
+
+class RoleAssigned(Published, source="membership"):
+    """A person took a role at a member (the stream id is the member's, the event's hub its
+    hub): sponsor, driver, design_team (``represents`` a group), facilitator. Ids only."""
+    person_id: str
+    role: str
+    represents: str | None
+
+
+class RoleRemoved(Published, source="membership"):
+    """A person's role at a member ended (also when the person was erased; every role of a
+    member ends when it is off-boarded, with MemberOffboarded alone)."""
+    person_id: str
+    role: str
 
 
 class PersonAdded(Published, source="membership"):

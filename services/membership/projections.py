@@ -1,13 +1,14 @@
 """Membership's read model: the projections that keep its tables (inline: applied in the
 command's transaction, for read-your-writes), and ``MembershipReadModel``, the queries of those
-tables and the writes of the tables that are not projections (personal data; what the cycles
-service told about members)."""
+tables and the writes of the tables that are not projections (personal data, kept by the
+kernel's ``PersonalData``; what the cycles service told about members)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from eventstore.errors import NotFound
+from eventstore.personal import PersonalData
 from eventstore.projections import Projection, handles
 from eventstore.readmodel import ReadModel
 
@@ -21,10 +22,10 @@ class Hubs(Projection):
     def registered(self, cur, event):
         d = event.data
         cur.execute("""INSERT INTO hubs_view (id, name, state, county_code, stage,
-                                              facilitator_org, version)
-                       VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+                                              facilitator_org, time_zone, version)
+                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
                     (event.stream_id, d["name"], d["state"], d["county_code"], d["stage"],
-                     d["facilitator_org"], event.version))
+                     d["facilitator_org"], d["time_zone"], event.version))
 
     @handles("FacilitationHandedOver")
     def handed_over(self, cur, event):
@@ -84,18 +85,25 @@ PROJECTIONS = [Hubs(), Members(), People()]
 
 
 class MembershipReadModel(ReadModel):
+    # Names and emails of adults: never in events, so erasure is a DELETE (DESIGN.md §5); an
+    # erased person's kept answers say ``erased: true``.
+    people = PersonalData("people_pii", subject="person_id", fields=("name", "email"),
+                          erased={"erased": True})
+
     # -- hubs ----------------------------------------------------------------------------------
 
     def hub(self, hub_id: str) -> dict[str, Any]:
         self.caller.require_read(hub_id, "hub")
-        hub = self.row("""SELECT id, name, state, county_code, stage, facilitator_org, version
+        hub = self.row("""SELECT id, name, state, county_code, stage, facilitator_org,
+                                 time_zone, version
                           FROM hubs_view WHERE id = %s""", hub_id)
         if hub is None:
             raise NotFound(f"no hub {hub_id}")
         return hub
 
     def hubs(self, limit: int, after: str | None) -> dict[str, Any]:
-        return self.page("""SELECT id, name, state, county_code, stage, facilitator_org, version
+        return self.page("""SELECT id, name, state, county_code, stage, facilitator_org,
+                                   time_zone, version
                             FROM hubs_view WHERE (%s OR id = ANY(%s))
                             AND id > %s ORDER BY id LIMIT %s""",
                          self.caller.all_hubs, list(self.caller.hubs), after=after, limit=limit)
@@ -140,7 +148,7 @@ class MembershipReadModel(ReadModel):
 
     def person(self, person: Any) -> dict[str, Any]:
         """A person as the API shows them: the aggregate's facts and their personal data."""
-        name, email = self.personal_data([person.id]).get(person.id, (None, None))
+        name, email = self.people.get(person.id) or (None, None)
         if not self.may_see_contact(person.hub_id, person.member_id):
             email = None
         return {"id": person.id, "hub_id": person.hub_id, "member_id": person.member_id,
@@ -155,20 +163,3 @@ class MembershipReadModel(ReadModel):
         return caller.may_write_hub(hub_id) or (
             caller.role == "member" and member_id is not None and caller.member == member_id
             and caller.may_read_hub(hub_id))
-
-    def personal_data(self, person_ids: list[str]) -> dict[str, tuple[str, str | None]]:
-        rows = self.rows("SELECT person_id, name, email FROM people_pii "
-                         "WHERE person_id = ANY(%s)", person_ids)
-        return {r["person_id"]: (r["name"], r["email"]) for r in rows}
-
-    def keep_personal_data(self, person_id: str, name: str, email: str | None) -> None:
-        self.write("""INSERT INTO people_pii (person_id, name, email) VALUES (%s, %s, %s)
-                      ON CONFLICT (person_id) DO UPDATE SET name = EXCLUDED.name,
-                      email = EXCLUDED.email""", person_id, name, email)
-
-    def erase_personal_data(self, person_id: str) -> None:
-        """The person's name and email leave every table: their row of personal data, and
-        the answers recorded for Idempotency-Keys."""
-        self.write("DELETE FROM people_pii WHERE person_id = %s", person_id)
-        self.store.redact_recorded(person_id, {"name": None, "email": None, "erased": True},
-                                   self.cur)

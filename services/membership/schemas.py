@@ -1,6 +1,9 @@
 """Membership's request and response shapes: validated here and in the gateway, and the source
 of the OpenAPI document."""
 
+import functools
+import zoneinfo
+
 from marshmallow import Schema, ValidationError, fields, validate
 
 from eventstore.errors import ValidationError as DomainValidationError
@@ -26,6 +29,29 @@ HUB_ID = validate.Regexp(HUB_ID_PATTERN, error="lower-case letters, digits and d
 NAME = validate.Length(min=1, max=200)
 
 
+# Files of a machine's zone database that name no place: its own setting, and the zone of
+# "no zone set" (a hub plans where it is, whatever machine serves it).
+NOT_A_PLACE = {"localtime", "posixrules", "Factory"}
+
+
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones() - NOT_A_PLACE)
+
+
+def time_zone(value: str) -> None:
+    """An IANA time zone by its name (America/Los_Angeles): the zone a hub's meetings are
+    planned in."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        known = False
+    else:
+        known = value in _time_zones()   # a zone's name: not a path, nor a machine's setting
+    if not known:
+        raise ValidationError("an IANA time zone, like America/Los_Angeles")
+
+
 class HubCreate(Schema):
     id = fields.String(validate=HUB_ID)
     name = fields.String(required=True, validate=NAME)
@@ -33,6 +59,9 @@ class HubCreate(Schema):
                                                                   error="two capital letters"))
     county_code = fields.String(allow_none=True, validate=validate.Regexp(r"^\d{2}$"))
     facilitator_org = fields.String(required=True, validate=NAME)
+    time_zone = fields.String(validate=time_zone, metadata={
+        "description": "the IANA time zone the hub plans in; the main zone of its state when "
+                       "not given (CA: America/Los_Angeles)"})
 
 
 class Hub(Schema):
@@ -42,6 +71,7 @@ class Hub(Schema):
     county_code = fields.String(allow_none=True)
     stage = fields.String()
     facilitator_org = fields.String()
+    time_zone = fields.String(metadata={"description": "the IANA time zone the hub plans in"})
     version = Integer()
 
 

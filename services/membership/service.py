@@ -46,7 +46,7 @@ class Membership(KernelEntrypoints):
     def register_hub(self, data: dict, session: Session) -> Hub:
         hub = session.create(Hub, data.get("id") or new_id("hub"))
         hub.register(data["name"], data["state"], data.get("county_code"),
-                     data["facilitator_org"])
+                     data["facilitator_org"], data.get("time_zone"))
         return hub
 
     @command(Hub, schemas.FacilitationHandOver, answer=schemas.Hub, shows=the_hub)
@@ -113,8 +113,7 @@ class Membership(KernelEntrypoints):
     def add_person(self, hub: Hub, data: dict, session: Session) -> Person:
         person = session.create(Person, id_for(hub.id, data.get("id"), "per"))
         person.add(hub.id)
-        session.after_save(lambda: session.read_model.keep_personal_data(
-            person.id, data["name"], data.get("email")))
+        session.after_save(_keep(session, person.id, data["name"], data.get("email")))
         return person
 
     @rpc
@@ -140,7 +139,7 @@ class Membership(KernelEntrypoints):
             member.require_active()
             ids = [row.person_id(str(member.hub_id), member.id) for row in roster.staff]
             found = session.find_many(Person, ids)
-            on_file = session.read_model.personal_data(list(found))
+            on_file = session.read_model.people.of(found)
             plan = tpool.execute(plan_staff_import, member, roster, ids, found, on_file, apply)
             for row, person_id, outcome in plan.taken:
                 if apply and outcome == IMPORTED:
@@ -169,10 +168,10 @@ class Membership(KernelEntrypoints):
     def erase_person(self, person: Person, data: dict, session: Session) -> None:
         """Remove a person's name and email everywhere; the log keeps only their id."""
         person.erase()
-        session.after_save(lambda: session.read_model.erase_personal_data(person.id))
+        session.after_save(lambda: session.read_model.people.erase(person.id))
         for member_id in session.streams_recording("RoleAssigned", "person_id", person.id):
             session.load(Member, member_id).forget_person(person.id)
 
 
 def _keep(session: Session, person_id: str, name: str, email: str | None) -> Any:
-    return lambda: session.read_model.keep_personal_data(person_id, name, email)
+    return lambda: session.read_model.people.keep(person_id, name=name, email=email)

@@ -279,7 +279,8 @@ def test_two_members_adopt_problems_complete_two_cycles_and_the_hub_sees_it(plat
     try:
         with conn.cursor() as cur:
             for table in ("problems_view", "projects_view", "parts_view", "indicators_view",
-                          "measurements_view", "shares_view", "members", "hubs"):
+                          "measurements_view", "shares_view", "directory_members",
+                          "directory_hubs", "directory_roles"):
                 counts = {}
                 for scope in ("another-hub", HUB):
                     cur.execute("BEGIN")

@@ -125,7 +125,8 @@ def assert_converged(platform, hub, writer):
                  (hub,)) == [(len(problems), len(problems))]
     # Every consumer converged: cycles knows exactly the members membership acknowledged.
     wait_until(lambda: {r[0] for r in query(databases["cycles"],
-                                            "SELECT id FROM members WHERE hub_id = %s",
+                                            "SELECT id FROM directory_members "
+                                            "WHERE hub_id = %s AND name IS NOT NULL",
                                             (hub,))} == members,
                timeout=60, what="cycles to know every acknowledged member")
 

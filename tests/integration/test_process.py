@@ -57,10 +57,10 @@ def test_approval_refusal_with_a_compensating_event_and_redelivery(desk, desk_db
                                                                    amqp_uri):
     budget = start_budget(budget_db, amqp_uri)
     try:
-        desk.rpc("request_booking", "b-1", "hub-a", "expert-x", 4)
+        desk.rpc("request_booking", "hub-a", {"id": "b-1", "expert": "expert-x", "hours": 4})
         wait_until(lambda: status(desk, "b-1") == "confirmed", what="b-1 confirmed")
         # 4 of the hub's 6 hours are spent: the budget refuses, and the desk releases b-2.
-        desk.rpc("request_booking", "b-2", "hub-a", "expert-x", 3)
+        desk.rpc("request_booking", "hub-a", {"id": "b-2", "expert": "expert-x", "hours": 3})
         wait_until(lambda: status(desk, "b-2") == "released", what="b-2 released")
         assert desk.rpc("get_booking", "b-2")["reason"] == "3 hours asked, 2 left"
         assert ids(budget_db, APPROVALS) == ["b-1"] and ids(budget_db, REFUSALS) == ["b-2"]
@@ -88,7 +88,7 @@ def test_a_crash_between_the_effect_and_the_ack_changes_nothing_twice(desk, budg
                                                                       amqp_uri):
     crashing = start_budget(budget_db, amqp_uri,
                             CONSORTIUM_FAILPOINT="consumer-after-commit")
-    desk.rpc("request_booking", "b-3", "hub-a", "expert-x", 2)
+    desk.rpc("request_booking", "hub-a", {"id": "b-3", "expert": "expert-x", "hours": 2})
     # The budget commits its decision with the inbox row, then dies before the ack.
     wait_until(lambda: not crashing.alive(), what="the budget to die after its commit")
     crashing.stop()
@@ -111,7 +111,7 @@ def test_concurrent_requests_are_decided_on_one_budget_without_losing_any(desk, 
     budget = start_budget(budget_db, amqp_uri)
     try:
         for n in range(10):
-            desk.rpc("request_booking", f"c-{n}", "hub-b", "expert-y", 1)
+            desk.rpc("request_booking", "hub-b", {"id": f"c-{n}", "expert": "expert-y", "hours": 1})
         wait_until(lambda: len(ids(budget_db, APPROVALS)) + len(ids(budget_db, REFUSALS)) == 10,
                    timeout=60, what="every request decided")
         # One budget stream, ten deciders racing on it: each decided once, six hours spent.
@@ -125,8 +125,9 @@ def test_concurrent_requests_are_decided_on_one_budget_without_losing_any(desk, 
 
 def test_another_hubs_caller_cannot_book_or_read(desk):
     other = Identity(sub="f-2", role="facilitator", hubs=("hub-z",))
-    desk.rpc("request_booking", "b-9", "hub-a", "expert-x", 1)
+    desk.rpc("request_booking", "hub-a", {"id": "b-9", "expert": "expert-x", "hours": 1})
     with pytest.raises(NotFound):
         desk.rpc("get_booking", "b-9", caller=other)
     with pytest.raises(NotFound):
-        desk.rpc("request_booking", "b-10", "hub-a", "expert-x", 1, caller=other)
+        desk.rpc("request_booking", "hub-a", {"id": "b-10", "expert": "expert-x", "hours": 1},
+                 caller=other)

@@ -42,8 +42,8 @@ def enroll(work, hub, name):
         member.enroll(hub, name, "district", "K-8", 100)
         person = session.create(Person, f"{member.id}-sponsor")
         person.add(hub, member.id, "administrator")
-        session.after_save(lambda: session.read_model.keep_personal_data(
-            person.id, f"Sponsor of {name}", None))
+        session.after_save(lambda: session.read_model.people.keep(
+            person.id, name=f"Sponsor of {name}", email=None))
     work.command(SYSTEM, lambda s: None, enroll_, lambda r, s: None)
 
 

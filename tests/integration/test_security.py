@@ -152,7 +152,7 @@ def test_a_forged_event_on_the_bus_is_a_dead_letter_and_moves_nothing(platform, 
     client, cycles_db = platform["client"], platform["databases"]["cycles"]
     member = client.ok("POST", "/v1/hubs/north/members", {"name": "Shenandoah", **MEMBER},
                        token=counties["north"])
-    wait_until(lambda: query(cycles_db, "SELECT 1 FROM members WHERE id = %s",
+    wait_until(lambda: query(cycles_db, "SELECT 1 FROM directory_members WHERE id = %s",
                              (member["id"],)), what="cycles to hear of the member")
     # Someone on the broker says the member's pre-work is complete, at a version no real
     # change will ever pass: unsigned, and signed with a made-up key.
@@ -171,8 +171,8 @@ def test_a_forged_event_on_the_bus_is_a_dead_letter_and_moves_nothing(platform, 
                                   if d["event_id"] == forged["event_id"]] or None,
                          what="the forged events parked")
     assert all(d["reason"].startswith("ForgedEvent") for d in letters)
-    assert query(cycles_db, "SELECT prework_ready, prework_version FROM members WHERE id = %s",
-                 (member["id"],)) == [(False, 0)]
+    assert query(cycles_db, "SELECT prework_ready, prework_version FROM directory_members "
+                            "WHERE id = %s", (member["id"],)) == [(False, 0)]
     # A genuine event signed by membership still gets through (the guard did not move).
     genuine = signed_event({**forged, "event_id": "00000000-0000-4000-8000-00000000f0f1",
                             "version": 2})
@@ -180,8 +180,9 @@ def test_a_forged_event_on_the_bus_is_a_dead_letter_and_moves_nothing(platform, 
         kombu.Producer(conn.channel()).publish(genuine, exchange="membership.events",
                                                routing_key="MemberPreworkChanged",
                                                serializer="json")
-    wait_until(lambda: query(cycles_db, "SELECT prework_version FROM members WHERE id = %s",
-                             (member["id"],)) == [(2,)], what="the genuine event applied")
+    wait_until(lambda: query(cycles_db, "SELECT prework_version FROM directory_members "
+                                        "WHERE id = %s", (member["id"],)) == [(2,)],
+               what="the genuine event applied")
 
 
 def test_an_unknown_member_and_another_countys_answer_alike_and_at_once(platform, counties):
@@ -189,7 +190,8 @@ def test_an_unknown_member_and_another_countys_answer_alike_and_at_once(platform
     south = client.ok("POST", "/v1/hubs/south/members", {"name": "Indian Diggings", **MEMBER},
                       token=counties["south"])
     wait_until(lambda: query(platform["databases"]["cycles"],
-                             "SELECT 1 FROM members WHERE id = %s", (south["id"],)),
+                             "SELECT 1 FROM directory_members WHERE id = %s",
+                             (south["id"],)),
                what="cycles to hear of the member")
     answers, seconds = {}, {}
     for member_id in (south["id"], "mem-000000000000"):

@@ -21,8 +21,10 @@ from eventstore.events import RecordedEvent
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCERS = sorted({p.parent for p in ROOT.glob("services/*/contracts.py")}
                    | {p.parent for p in ROOT.glob("tests/fixtures/*/contracts.py")})
-CONSUMERS = sorted(ROOT.glob("services/*/service.py")) + sorted(
-    ROOT.glob("tests/fixtures/*/service.py"))
+# Every module with consumers: services', and those of modules services include (membership's
+# directory), wherever they are.
+CONSUMERS = sorted(p for p in [*ROOT.glob("services/**/*.py"), *ROOT.glob("tests/fixtures/**/*.py")]
+                   if "@consumes(" in p.read_text())
 ENVELOPE = {"recorded"}
 
 
@@ -109,9 +111,17 @@ def test_every_published_event_is_recorded_with_its_declared_fields(folder):
     assert problems == []
 
 
-@pytest.mark.parametrize("path", CONSUMERS, ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("path", CONSUMERS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_field_a_consumer_reads_is_declared_by_the_producer(path):
     assert consumer_problems(path) == []
+
+
+def test_the_consumers_read_are_those_of_every_module_that_has_some():
+    """A module services include (membership's directory) is read like a service's own."""
+    names = {str(p.relative_to(ROOT)) for p in CONSUMERS}
+    assert {"services/membership/directory/__init__.py", "services/membership/service.py",
+            "tests/fixtures/budget/service.py"} <= names
+    assert "services/cycles/service.py" not in names   # it includes the directory instead
 
 
 def test_the_checks_catch_a_renamed_field_on_either_side():

@@ -231,7 +231,7 @@ def test_the_membership_contracts_are_its_own_in_declaration_order():
     import services.membership.contracts as membership
     assert [c.type for c in contracts_of(membership)] == [
         "HubRegistered", "FacilitationHandedOver", "MemberEnrolled", "MemberOffboarded",
-        "MemberPreworkChanged", "PersonAdded", "PersonErased"]
+        "MemberPreworkChanged", "RoleAssigned", "RoleRemoved", "PersonAdded", "PersonErased"]
 
 
 def test_the_base_is_no_contract():

@@ -10,7 +10,7 @@ from services.membership.domain import Hub, Member, Person, readiness
 
 HUB = ("HubRegistered", {"name": "El Dorado County Office of Education", "state": "CA",
                          "county_code": "09", "facilitator_org": "Partner nonprofit",
-                         "stage": "external"})
+                         "stage": "external", "time_zone": "America/Los_Angeles"})
 ENROLLED = ("MemberEnrolled", {"hub_id": "el-dorado", "name": "Camino Union",
                                "kind": "district", "grade_span": "K-8", "enrollment": 503,
                                "cds_code": None, "nces_id": None})

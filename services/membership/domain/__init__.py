@@ -8,10 +8,14 @@ enter an event (they live in a mutable table the service erases); events hold pe
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from eventstore.aggregate import Aggregate, applies
 from eventstore.errors import Conflict, NotFound, ValidationError
+from eventstore.events import Upcasters
+
+from .zones import main_time_zone
 
 MEMBER_KINDS = ("district", "school", "county_office", "charter")
 ROLES = ("sponsor", "driver", "design_team", "facilitator")
@@ -20,6 +24,16 @@ DESIGN_TEAM_GROUPS = ("central_office", "principals", "teachers", "support_staff
 # Gradual release of facilitation, in order.
 FACILITATION_STAGES = ("external", "co_facilitation", "county_office")
 GRADE_SPAN = re.compile(r"^(TK|K|[1-9]|1[0-2])-(K|[1-9]|1[0-2])$")
+# HubRegistered names the hub's time zone from version 2 on; UPCASTERS brings version 1 up.
+HUB_REGISTERED_VERSION = 2
+
+UPCASTERS = Upcasters()
+
+
+@UPCASTERS.register("HubRegistered", 1)
+def _hub_registered_in_its_states_zone(data: dict[str, Any]) -> dict[str, Any]:
+    """A hub registered before time zones plans in the main zone of its state."""
+    return {**data, "time_zone": main_time_zone(data["state"])}
 
 
 def _grade(value: str) -> int:
@@ -45,14 +59,19 @@ class Hub(Aggregate):
         self.state = ""
         self.stage = ""
         self.facilitator_org = ""
+        self.time_zone = ""
         self.handovers: list[dict[str, Any]] = []
 
     def register(self, name: str, state: str, county_code: str | None,
-                 facilitator_org: str) -> None:
+                 facilitator_org: str, time_zone: str | None = None) -> None:
+        """``time_zone``: the IANA zone the hub plans in (checked by the request's schema);
+        the main zone of its state when it names none."""
         if self.exists:
             raise Conflict(f"hub {self.id} is registered already")
         self.record("HubRegistered", name=name, state=state, county_code=county_code,
-                    facilitator_org=facilitator_org, stage="external")
+                    facilitator_org=facilitator_org, stage="external",
+                    time_zone=time_zone or main_time_zone(state))
+        self.pending[-1] = replace(self.pending[-1], schema_version=HUB_REGISTERED_VERSION)
 
     def hand_over(self, stage: str, facilitator_org: str | None, on: str | None) -> None:
         current = FACILITATION_STAGES.index(self.stage)
@@ -68,7 +87,7 @@ class Hub(Aggregate):
         self.hub_id = self.id
         self.name, self.state = data["name"], data["state"]
         self.county_code, self.facilitator_org = data["county_code"], data["facilitator_org"]
-        self.stage = data["stage"]
+        self.stage, self.time_zone = data["stage"], data["time_zone"]
 
     @applies("FacilitationHandedOver")
     def _handed_over(self, data: dict[str, Any]) -> None:
