@@ -18,6 +18,9 @@ from typing import Any
 from gateway.auth import issue
 
 DATA = Path(__file__).resolve().parent / "data" / "el-dorado-members.csv"
+# The shared library: real research and toolkits for El Dorado's two problems of practice, and
+# meeting materials and member shares (their links stand for the members' own files).
+LIBRARY = Path(__file__).resolve().parent / "data" / "library.json"
 
 class Api:
     """The gateway, as an admin of the consortium."""
@@ -39,6 +42,17 @@ class Api:
         except urllib.error.HTTPError as err:
             raise SystemExit(f"demo: {method} {path} answered {err.code}: "
                              f"{err.read().decode(errors='replace')}") from None
+
+    def known(self, method: str, path: str, body: Any, key: str) -> bool:
+        """The request answered, or False while the service has not heard of what it names
+        (404); any other refusal stops the loader."""
+        try:
+            self.call(method, path, body, key)
+        except SystemExit as refused:
+            if " answered 404:" in str(refused):
+                return False
+            raise
+        return True
 
     def post(self, path: str, body: Any, key: str) -> Any:
         # Keys of this edition of the demo: an older edition's keys, kept in a developer's
@@ -184,10 +198,79 @@ def load_cycles(api: Api) -> None:
             api.post(f"/v1/projects/{project}/phase", {"phase": "test"}, "buckeye-retest")
 
 
+# The pool: five experts shared between El Dorado and Alpine (people invented for the demo).
+EXPERTS = [
+    ("el-dorado", {"id": "el-dorado.quintero", "name": "Dr. Rosa Quintero",
+                   "email": "rosa.quintero@example.org", "phone": "+1 530 555 0101",
+                   "organisation": "Sierra Math Coaching",
+                   "bio": "Former grade 4 teacher; coaches upper-elementary teachers on number "
+                          "talks and multi-step problem solving.",
+                   "expertise": ["math", "number talks", "persistence", "problem solving"],
+                   "rate_cents": 150_000, "languages": ["English", "Spanish"],
+                   "travels": True, "travel_cost_cents": 42_050, "sharing": "consortium"}),
+    ("el-dorado", {"id": "el-dorado.bell", "name": "Marcus Bell",
+                   "email": "marcus.bell@example.org", "phone": "+1 530 555 0102",
+                   "organisation": "Foothill Attendance Partners",
+                   "bio": "Helps small districts build early warning lists and family outreach "
+                          "for chronic absence.",
+                   "expertise": ["attendance", "chronic absence", "family engagement"],
+                   "rate_cents": 120_000, "languages": ["English"], "travels": True,
+                   "travel_cost_cents": 30_000, "sharing": "consortium"}),
+    ("el-dorado", {"id": "el-dorado.zhao", "name": "Dr. Lin Zhao",
+                   "email": "lin.zhao@example.org", "phone": None,
+                   "organisation": "Improvement Science Collaborative",
+                   "bio": "Teaches design teams PDSA cycles, run charts and driver diagrams.",
+                   "expertise": ["improvement science", "pdsa", "run chart", "measurement"],
+                   "rate_cents": 180_000, "languages": ["English", "Mandarin"],
+                   "travels": False, "travel_cost_cents": 0, "sharing": "consortium"}),
+    ("el-dorado", {"id": "el-dorado.wolfe", "name": "Teresa Wolfe",
+                   "email": "teresa.wolfe@example.org", "phone": "+1 530 555 0104",
+                   "organisation": "Gold Country SEL Institute",
+                   "bio": "Social-emotional learning in rural classrooms: persistence, "
+                          "self-management, belonging.",
+                   "expertise": ["social-emotional learning", "persistence", "motivation"],
+                   "rate_cents": 90_000, "languages": ["English"], "travels": True,
+                   "travel_cost_cents": 15_000, "sharing": "hubs", "hubs": ["alpine"]}),
+    ("alpine", {"id": "alpine.okafor", "name": "James Okafor",
+                "email": "james.okafor@example.org", "phone": "+1 530 555 0105",
+                "organisation": "Rural Data Fellows",
+                "bio": "Data use for small districts: dashboards without a data team.",
+                "expertise": ["data use", "early warning", "attendance"],
+                "rate_cents": 110_000, "languages": ["English"], "travels": False,
+                "travel_cost_cents": 0, "sharing": "hubs", "hubs": ["el-dorado"]}),
+]
+
+
+def load_resources(api: Api) -> None:
+    """The library, the pool of experts, and an engagement of Dr. Quintero by four El Dorado
+    members, split by enrollment."""
+    entries = json.loads(LIBRARY.read_text())
+    # Resources hears of the hubs and members from membership's events, a moment after.
+    deadline = time.monotonic() + 30
+    while not api.known("POST", "/v1/resources", {**entries[0], "hub_id": "el-dorado"},
+                        f"demo-2:library-{entries[0]['id']}"):
+        if time.monotonic() > deadline:
+            raise SystemExit("demo: the resources service did not hear of el-dorado")
+        time.sleep(0.5)
+    for entry in entries:
+        api.post("/v1/resources", {**entry, "hub_id": entry["id"].split(".")[0]},
+                 f"library-{entry['id']}")
+    for hub, expert in EXPERTS:
+        api.post("/v1/experts", {**expert, "hub_id": hub}, f"expert-{expert['id']}")
+    engagement = "el-dorado.quintero-2017"
+    api.post("/v1/engagements", {
+        "id": engagement, "hub_id": "el-dorado", "expert_id": "el-dorado.quintero",
+        "members": ["el-dorado.01", "el-dorado.02", "el-dorado.03", "el-dorado.04"],
+        "sessions": 6, "split": "enrollment"}, f"propose-{engagement}")
+    if api.call("GET", f"/v1/engagements/{engagement}")["status"] == "proposed":
+        api.post(f"/v1/engagements/{engagement}/confirmation", None, f"confirm-{engagement}")
+
+
 def main() -> int:
     api = Api(os.environ.get("CONSORTIUM_HTTP_PORT", "8000"))
     facts = load(api)
     load_cycles(api)
+    load_resources(api)
     tokens = {
         "admin": issue("demo-admin", "admin", ["*"]),
         "facilitator (El Dorado)": issue("demo-facilitator-eldorado", "facilitator",
@@ -206,6 +289,8 @@ def main() -> int:
           "http://127.0.0.1:8000/v1/hubs/el-dorado/progress")
     print("     and /v1/indicators/el-dorado.buckeye-persistence/run-chart "
           "(with -H 'Accept: image/svg+xml' for the picture)")
+    print("     and '/v1/resources?q=\"chronic absence\"&kind=research', "
+          "/v1/engagements/el-dorado.quintero-2017")
     return 0
 
 

@@ -286,6 +286,7 @@ class Declared:
     target: Any = None
     changes_target: bool = False
     paged: bool = False
+    page_fields: type[Schema] | None = None
 
 
 DECLARED = "__declared__"
@@ -294,7 +295,7 @@ Shows = Callable[[Any, Any, Session], Any]
 
 def command(target: Any, body: type[Schema] | None, *, answer: type[Schema] | None = None,
             shows: Shows | None = None, access: Access | None = None,
-            changes_target: bool = True,
+            changes_target: bool = True, target_in: str | None = None,
             summary: Callable[[Any], Any] | None = None) -> Callable[[Callable], Any]:
     """Declare ``fn(self, target, data, session)`` a command of the service, called by RPC as
     ``(target_id, payload)``: the body is loaded through ``body`` (422 naming each bad field),
@@ -309,6 +310,8 @@ def command(target: Any, body: type[Schema] | None, *, answer: type[Schema] | No
     called as ``(payload)``, with ``fn(self, data, session)``; its ``access`` takes the caller
     alone. ``changes_target=False``: the command adds something under its target without
     changing it (it does not queue behind the target's writers, nor honour If-Match).
+    ``target_in``: the body names the target (``POST /v1/resources`` with ``hub_id``), and the
+    RPC is called as ``(payload)``; the body is loaded first, so a bad id is a 422 naming it.
     ``summary`` is what an Idempotency-Key keeps of an answer too large to keep whole, when
     it is not an aggregate (eventstore.commands)."""
 
@@ -321,20 +324,30 @@ def command(target: Any, body: type[Schema] | None, *, answer: type[Schema] | No
             return lambda result, session: dump(
                 schema, result if show is None else show(service, result, session))
 
+        def loaded(payload: dict | None) -> dict:
+            return load(body, payload) if body is not None else {}
+
         def creates(self: Any, payload: dict | None = None) -> Any:
-            data = load(body, payload) if body is not None else {}
+            data = loaded(payload)
             return self.commands.new(lambda _, session: fn(self, data, session),
                                      answer_of(self), access=access or admins, summary=summary)
 
-        def changes(self: Any, target_id: str, payload: dict | None = None) -> Any:
-            data = load(body, payload) if body is not None else {}
+        def on(self: Any, target_id: str, data: dict) -> Any:
             return self.commands.on(target, target_id,
                                     lambda found, session: fn(self, found, data, session),
                                     answer_of(self),
                                     access=access or type(self).command_access,
                                     summary=summary, changes_target=changes_target)
 
-        entry: Callable = creates if target is None else changes
+        def changes(self: Any, target_id: str, payload: dict | None = None) -> Any:
+            return on(self, target_id, loaded(payload))
+
+        def names(self: Any, payload: dict | None = None) -> Any:
+            data = loaded(payload)
+            return on(self, data[target_in], data)
+
+        entry: Callable = (creates if target is None else
+                           names if target_in is not None else changes)
         entry.__name__, entry.__qualname__ = fn.__name__, fn.__qualname__
         entry.__doc__, entry.__module__ = fn.__doc__, fn.__module__
         setattr(entry, DECLARED, Declared(body, answer, target, changes_target and
@@ -343,18 +356,21 @@ def command(target: Any, body: type[Schema] | None, *, answer: type[Schema] | No
     return decorate
 
 
-def query(answer: type[Schema] | None, *, paged: bool = False) -> Callable[[Callable], Any]:
+def query(answer: type[Schema] | None, *, paged: bool = False,
+          page_fields: type[Schema] | None = None) -> Callable[[Callable], Any]:
     """Declare ``fn`` a query of the service: what it returns is dumped through ``answer`` (a
-    page of them when ``paged``: ``{"items": [...], "next": ...}``); text it returns (another
-    media type: an SVG, a calendar) goes out as it is."""
+    page of them when ``paged``: ``{"items": [...], "next": ...}``, with the fields of
+    ``page_fields`` beside them); text it returns (another media type: an SVG, a calendar)
+    goes out as it is."""
     def decorate(fn: Callable) -> Any:
         @functools.wraps(fn)
         def entry(self: Any, *args: Any, **kwargs: Any) -> Any:
             result = fn(self, *args, **kwargs)
             if isinstance(result, str) or answer is None:
                 return result
-            return dump_page(answer, result) if paged else dump(answer, result)
-        setattr(entry, DECLARED, Declared(None, answer, paged=paged))
+            return (dump_page(answer, result, page_fields) if paged
+                    else dump(answer, result))
+        setattr(entry, DECLARED, Declared(None, answer, paged=paged, page_fields=page_fields))
         return rpc(entry)
     return decorate
 

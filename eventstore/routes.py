@@ -82,6 +82,9 @@ class Route:
     query: type[Schema] | None = None
     # A paged list's ``after``: "id" or "token" (CURSORS).
     cursor: str = "id"
+    # What a page holds besides ``items`` and ``next`` (a search's facets and total), as a
+    # schema whose fields sit next to them.
+    page_fields: type[Schema] | None = None
     # "token" or "link" (ACCESS). A link route is a GET whose ``<link>`` parameter is the
     # secret; ``roles`` do not apply to it.
     access: str = "token"
@@ -95,6 +98,8 @@ class Route:
             raise ValueError(f"{where}: cursor is one of {', '.join(CURSORS)}")
         if self.cursor != "id" and not self.paged:
             raise ValueError(f"{where}: a cursor is for a paged list (paged=True)")
+        if self.page_fields is not None and not self.paged:
+            raise ValueError(f"{where}: page_fields are for a paged list (paged=True)")
         if self.access not in ACCESS:
             raise ValueError(f"{where}: access is one of {', '.join(ACCESS)}")
         if self.access == "link" and (

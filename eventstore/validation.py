@@ -84,9 +84,12 @@ def dump(schema: type[marshmallow.Schema], obj: Any, many: bool = False) -> Any:
     return instance.dump(obj)
 
 
-def dump_page(schema: type[marshmallow.Schema], page: dict[str, Any]) -> dict[str, Any]:
-    """A list answer with its items dumped through ``schema``."""
-    return {"items": dump(schema, page["items"], many=True), "next": page["next"]}
+def dump_page(schema: type[marshmallow.Schema], page: dict[str, Any],
+              page_fields: type[marshmallow.Schema] | None = None) -> dict[str, Any]:
+    """A list answer with its items dumped through ``schema`` (and what else the page holds,
+    a search's facets, through ``page_fields``)."""
+    extra = dump(page_fields, page) if page_fields is not None else {}
+    return {**extra, "items": dump(schema, page["items"], many=True), "next": page["next"]}
 
 
 def view(schema: type[marshmallow.Schema]) -> Any:

@@ -147,6 +147,8 @@ def build_spec(routes: list[Route]) -> dict[str, Any]:
                     "next": {**(CURSOR_TOKEN if route.cursor == "token" else {"type": "string"}),
                              "nullable": True,
                              "description": "the cursor of the next page (?after=)"}}}
+                if route.page_fields is not None:
+                    schema = {"allOf": [schema, route.page_fields]}
             success["content"] = {media_type: {"schema": schema if media_type == JSON
                                                else {"type": "string"}}
                                   for media_type in route.content}

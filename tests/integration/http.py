@@ -39,8 +39,12 @@ def documented(method, path, status, headers, payload):
         return
     try:
         if route.paged:
-            assert set(payload) == {"items", "next"}, payload.keys()
+            besides = ({f.data_key or name for name, f in route.page_fields().fields.items()}
+                       if route.page_fields else set())
+            assert set(payload) == {"items", "next"} | besides, payload.keys()
             route.response(many=True).load(payload["items"])
+            if route.page_fields:
+                route.page_fields().load({k: payload[k] for k in besides})
         else:
             route.response().load(payload)
     except marshmallow.ValidationError as exc:

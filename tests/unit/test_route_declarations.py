@@ -34,6 +34,7 @@ def test_a_route_names_the_schemas_its_rpc_loads_and_answers_with(route):
     assert route.body is found.body, (route.body, found.body)
     assert route.response is found.answer, (route.response, found.answer)
     assert route.paged == found.paged
+    assert route.page_fields is found.page_fields
 
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if r.method != "GET"],

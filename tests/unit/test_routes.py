@@ -158,11 +158,11 @@ def test_the_document_describes_a_routes_query_cursor_and_link(monkeypatch):
     assert paths["/v1/desk/bookings/{booking}"]["get"]["security"] == [{"bearer": []}]
 
 
-def test_the_id_cursor_of_the_existing_lists_is_described_as_before():
-    from gateway.openapi import ID_PARAMETER, build_spec
+def test_each_lists_after_is_described_as_its_cursor_reads():
+    from gateway.openapi import CURSOR_TOKEN, ID_PARAMETER, build_spec
     paged = [r for r in ROUTES if r.paged]
-    assert paged and all(r.cursor == "id" and r.query is None for r in paged)
+    assert {r.cursor for r in paged} == {"id", "token"}
     document = build_spec(ROUTES)
     for route in paged:
         after = parameters_of(document["paths"][route.openapi_path]["get"])["after"]
-        assert after["schema"] == ID_PARAMETER
+        assert after["schema"] == (ID_PARAMETER if route.cursor == "id" else CURSOR_TOKEN)

@@ -1,0 +1,179 @@
+"""Matching experts, library entries and shared prototypes to a problem of practice (issue 17).
+
+Pure: the service passes in what it knows (the problem, the candidates a hub may see, past
+engagements, prototypes shared elsewhere) as small frozen records, and ``rank_matches``
+answers the candidates that fit, best first, each with its score and its reasons in words.
+
+The score adds up the evidence of fit:
+
+- ``TAG_POINTS`` per tag shared with the problem;
+- ``WORD_POINTS`` per word shared between the problem's title and statement and the
+  candidate's text (lower case, split on what is not a letter or digit, words of three
+  letters or more minus ``STOP_WORDS``; no stemming);
+- ``SERVES_POINTS`` for a library entry that names the problem among the problems it serves;
+- ``HUB_POINTS`` per hub that engaged the expert on a problem sharing a tag with this one;
+- ``WORKED_POINTS`` per prototype shared elsewhere, on a problem sharing a tag with this one
+  and adopted or adapted, whose change ideas drew on the candidate;
+- ratings, as a Bayesian average (``PRIOR_RATERS`` imaginary raters giving ``PRIOR_STARS``,
+  so 5.0 from one rater counts less than 4.6 from twenty): ``RATING_POINTS`` per star above
+  or below the prior.
+
+A candidate with no evidence of fit at all (ratings alone are not fit) is not a match.
+Order: score descending, then kind (expert, prototype, resource), then id: deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+TAG_POINTS = 3.0
+WORD_POINTS = 1.0
+SERVES_POINTS = 5.0
+HUB_POINTS = 2.0
+WORKED_POINTS = 2.0
+RATING_POINTS = 2.0
+PRIOR_STARS = 3.0
+PRIOR_RATERS = 5
+WORKED = ("adopt", "adapt")
+KINDS = ("expert", "prototype", "resource")
+STOP_WORDS = frozenset({
+    "the", "and", "for", "are", "but", "not", "you", "all", "any", "can", "had", "her", "was",
+    "one", "our", "out", "has", "him", "his", "how", "its", "may", "new", "now", "see", "who",
+    "did", "get", "let", "say", "she", "too", "use", "with", "that", "this", "they", "from",
+    "have", "what", "when", "will", "your", "into", "than", "them", "then", "there", "their",
+    "these", "those", "been", "were", "which", "while", "about", "after", "also", "more", "most",
+    "some", "such", "only", "over", "very", "each", "other", "could", "would", "should", "does",
+    "doing", "being", "students", "student", "school", "schools", "district", "districts"})
+WORD = re.compile(r"[a-z0-9]+")
+
+
+def words(text: str) -> frozenset[str]:
+    """The words of ``text`` that say something: lower case, three letters or more, minus
+    ``STOP_WORDS`` (which include the words every problem of practice has: students, school,
+    district)."""
+    return frozenset(w for w in WORD.findall(text.lower())
+                     if len(w) > 2 and w not in STOP_WORDS)
+
+
+@dataclass(frozen=True)
+class Problem:
+    id: str
+    title: str
+    statement: str
+    tags: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An expert (kind "expert": text its organisation, bio and expertise), a library entry
+    (kind "resource": title, summary, subject) or a prototype shared elsewhere (kind
+    "prototype": its change idea, revisions and findings), with its ratings if it has any and,
+    for an entry, the problems it serves."""
+
+    kind: str
+    id: str
+    tags: frozenset[str]
+    text: str
+    rating_average: float = 0.0
+    rating_count: int = 0
+    problems: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"a candidate is one of {', '.join(KINDS)}, not {self.kind!r}")
+
+
+@dataclass(frozen=True)
+class PastEngagement:
+    """A hub engaged an expert on a problem with these tags."""
+
+    expert_id: str
+    hub_id: str
+    problem_tags: frozenset[str]
+
+
+@dataclass(frozen=True)
+class SharedPrototype:
+    """A prototype shared elsewhere: the tags of its problem, its last decision (adopt, adapt,
+    abandon; None before one) and the experts and resources its change ideas drew on."""
+
+    id: str
+    problem_tags: frozenset[str]
+    decision: str | None
+    sources: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Match:
+    kind: str
+    id: str
+    score: float
+    reasons: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def bayesian_average(average: float, count: int) -> float:
+    """The average pulled towards ``PRIOR_STARS`` by ``PRIOR_RATERS`` imaginary raters."""
+    return (PRIOR_STARS * PRIOR_RATERS + average * count) / (PRIOR_RATERS + count)
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _match(problem: Problem, problem_words: frozenset[str], candidate: Candidate,
+           engagements: Sequence[PastEngagement],
+           prototypes: Sequence[SharedPrototype]) -> Match | None:
+    tags = sorted(candidate.tags & problem.tags)
+    shared_words = sorted(words(candidate.text) & problem_words)
+    serves = problem.id in candidate.problems
+    hubs = {e.hub_id for e in engagements
+            if e.expert_id == candidate.id and e.problem_tags & problem.tags} \
+        if candidate.kind == "expert" else set()
+    worked = [p for p in prototypes if candidate.id in p.sources
+              and p.decision in WORKED and p.problem_tags & problem.tags]
+    score = (TAG_POINTS * len(tags) + WORD_POINTS * len(shared_words)
+             + SERVES_POINTS * serves + HUB_POINTS * len(hubs) + WORKED_POINTS * len(worked))
+    if not score:
+        return None
+    reasons = []
+    if serves:
+        reasons.append("serves this problem of practice")
+    if tags:
+        reasons.append(f"shares tags: {', '.join(tags)}")
+    if shared_words:
+        reasons.append(f"shares words: {', '.join(shared_words)}")
+    if candidate.rating_count:
+        score += RATING_POINTS * (bayesian_average(
+            candidate.rating_average, candidate.rating_count) - PRIOR_STARS)
+        reasons.append(f"rated {candidate.rating_average:.1f} by "
+                       f"{_plural(candidate.rating_count, 'rater')}")
+    if hubs:
+        reasons.append(f"engaged by {_plural(len(hubs), 'hub')} on similar problems")
+    if worked:
+        reasons.append(f"drawn on by {_plural(len(worked), 'prototype')} that worked "
+                       "elsewhere")
+    return Match(candidate.kind, candidate.id, round(score, 3), tuple(reasons))
+
+
+def rank_matches(problem: Problem, experts: Sequence[Candidate], entries: Sequence[Candidate],
+                 prototypes: Sequence[Candidate] = (),
+                 engagements: Sequence[PastEngagement] = (),
+                 worked: Sequence[SharedPrototype] = (),
+                 limit: int | None = None) -> list[Match]:
+    """The experts, library entries and shared prototypes that fit ``problem``, best first
+    (score descending, then kind, then id), at most ``limit`` of them.
+
+    ``engagements``: past engagements of experts, by hub and the tags of their problem;
+    ``worked``: prototypes shared elsewhere with the experts and resources they drew on. The
+    caller passes only candidates the asking hub may see (retired ones left out)."""
+    problem_words = words(f"{problem.title} {problem.statement}")
+    found = [match for candidate in [*experts, *entries, *prototypes]
+             if (match := _match(problem, problem_words, candidate, engagements, worked))]
+    found.sort(key=lambda m: (-m.score, m.kind, m.id))
+    return found[:limit]
