@@ -11,6 +11,7 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields, validate
 
 from eventstore import cursors, links
 from eventstore.ids import ANY_ID
@@ -148,7 +149,7 @@ def build_spec(routes: list[Route]) -> dict[str, Any]:
                              "nullable": True,
                              "description": "the cursor of the next page (?after=)"}}}
                 if route.page_fields is not None:
-                    schema = {"allOf": [schema, route.page_fields]}
+                    schema = _page_with_fields(route)
             success["content"] = {media_type: {"schema": schema if media_type == JSON
                                                else {"type": "string"}}
                                   for media_type in route.content}
@@ -162,6 +163,22 @@ def build_spec(routes: list[Route]) -> dict[str, Any]:
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return spec.to_dict()
+
+
+def _page_with_fields(route: Route) -> type[Schema]:
+    """A page that holds more than its items and cursor (a search's facets): one object of
+    the page's fields and the route's ``page_fields`` (every schema here refuses what it does
+    not name, so the two cannot be combined by ``allOf``)."""
+    assert route.page_fields is not None and route.response is not None
+    token = route.cursor == "token"
+    return type(f"{route.response.__name__}{route.page_fields.__name__}Page",
+                (route.page_fields,), {
+                    "items": fields.List(fields.Nested(route.response), required=True),
+                    "next": fields.String(
+                        required=True, allow_none=True,
+                        validate=(validate.Regexp(cursors.PATTERN),
+                                  validate.Length(max=cursors.MAX_LENGTH)) if token else (),
+                        metadata={"description": "the cursor of the next page (?after=)"})})
 
 
 def _links(route: Route, routes: list[Route]) -> dict[str, Any]:

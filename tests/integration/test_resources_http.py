@@ -10,7 +10,7 @@ import pytest
 
 from eventstore.personal import tables_holding
 from tests.integration.http import token
-from tests.support import query, wait_until
+from tests.support import cli, query, wait_until
 
 NORTH, SOUTH, EAST = "res-north", "res-south", "res-east"
 LINK = "https://ies.ed.gov/ncee/wwc/PracticeGuide/16"
@@ -215,3 +215,32 @@ def test_an_engagement_shared_by_two_hubs_each_sees_its_own_part(hubs):
     assert confirmed["status"] == "confirmed" and confirmed["sessions_left"] == 3
     assert client.request("POST", f"{path}/departure", {"hub_id": SOUTH},
                           token=south)[0] == 409
+
+
+def test_every_read_model_rebuilt_from_the_log_is_the_one_kept_live(platform, hubs):
+    client, north, south = hubs["client"], hubs["north"], hubs["south"]
+    created = client.ok("POST", "/v1/resources", entry(NORTH, title="Rebuilt entry"),
+                        token=north)
+    client.ok("POST", f"/v1/resources/{created['id']}/ratings", {"stars": 3}, token=south)
+    client.ok("POST", f"/v1/resources/{created['id']}/revisions", {"tags": ["rebuild"]},
+              token=north)
+    kept = client.ok("POST", "/v1/experts", expert(NORTH), token=north)
+    gone = client.ok("POST", "/v1/experts", expert(NORTH, name="Gone"), token=north)
+    client.ok("DELETE", f"/v1/experts/{gone['id']}", token=north)
+    engagement = client.ok("POST", "/v1/engagements", {
+        "hub_id": NORTH, "expert_id": kept["id"], "members": hubs["members"][NORTH],
+        "sessions": 2, "split": "equal"}, token=north)
+    client.ok("POST", f"/v1/engagements/{engagement['id']}/hubs",
+              {"hub_id": SOUTH, "members": hubs["members"][SOUTH]}, token=south)
+    database = platform["databases"]["resources"]
+    tables = ("library_view", "library_revisions", "experts_view", "engagements_view",
+              "engagement_hubs", "engagement_members")
+
+    def read_models():
+        return {t: query(database, f"SELECT * FROM {t} ORDER BY 1, 2") for t in tables}
+    live = read_models()
+    assert live["engagement_members"] and live["library_revisions"]
+    query(database, "UPDATE engagement_members SET share_cents = 0")
+    query(database, "UPDATE library_view SET rating_count = 0")
+    cli("projections", "rebuild", "--service", "resources", "--database-url", database)
+    assert read_models() == live

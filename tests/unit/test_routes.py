@@ -166,3 +166,15 @@ def test_each_lists_after_is_described_as_its_cursor_reads():
     for route in paged:
         after = parameters_of(document["paths"][route.openapi_path]["get"])["after"]
         assert after["schema"] == (ID_PARAMETER if route.cursor == "id" else CURSOR_TOKEN)
+
+
+def test_a_page_with_fields_is_one_object_of_the_fields_items_and_cursor():
+    from gateway.openapi import build_spec
+    (search,) = [r for r in ROUTES if r.page_fields is not None and r.rpc == "search_resources"]
+    document = build_spec(ROUTES)
+    answer = document["paths"][search.openapi_path]["get"]["responses"]["200"]["content"]
+    name = answer[JSON]["schema"]["$ref"].rsplit("/", 1)[1]
+    page = document["components"]["schemas"][name]
+    assert set(page["properties"]) == {"items", "next", "facets", "total", "total_exact"}
+    assert set(page["required"]) == set(page["properties"])
+    assert page["additionalProperties"] is False
