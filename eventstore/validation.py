@@ -22,7 +22,7 @@ def _flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
     return {prefix or "_body": [str(messages)]}
 
 
-def _unstorable(text: str) -> str | None:
+def unstorable(text: str) -> str | None:
     """Why PostgreSQL cannot store this text: a NUL character, or a lone surrogate (JSON may
     spell "\\ud800"; it is no character of any text, and not UTF-8)."""
     if "\x00" in text:
@@ -37,13 +37,13 @@ def _unstorable(text: str) -> str | None:
 def _bad_text(value: Any, path: str = "") -> dict[str, list[str]]:
     """Every field of ``value`` whose text (or key) PostgreSQL could not store, and why."""
     if isinstance(value, str):
-        why = _unstorable(value)
+        why = unstorable(value)
         return {path or "_body": [why]} if why else {}
     if isinstance(value, dict):
         found: dict[str, list[str]] = {}
         for key, item in value.items():
             name = f"{path}.{key}" if path else str(key)
-            why = _unstorable(str(key))
+            why = unstorable(str(key))
             found.update({name: [why]} if why else _bad_text(item, name))
         return found
     if isinstance(value, list):

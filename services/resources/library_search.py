@@ -63,7 +63,7 @@ from eventstore import cursors
 from eventstore.errors import ValidationError
 from eventstore.identity import Identity
 from eventstore.readmodel import ReadModel, page_limit
-from eventstore.validation import _unstorable
+from eventstore.validation import unstorable
 
 from .schemas import Q_MAX, TAGS_MAX, VALUE_MAX
 
@@ -98,7 +98,7 @@ def _text(value: Any, name: str, errors: dict[str, list[str]], most: int) -> str
     if not isinstance(value, str):
         errors[name] = ["a text"]
         return None
-    why = _unstorable(value)
+    why = unstorable(value)
     if why:
         errors[name] = [why]
         return None
