@@ -220,6 +220,7 @@ def test_stem_folds_plurals_only():
         "problem", "strategy", "talk", "math", "class", "focus", "analysis", "gas", "bus",
         "its", "reading", "persistence"]
     assert (stem("cats"), stem("ies"), stem("ties"), stem("ss")) == ("cat", "ies", "ty", "ss")
+    assert (stem("as"), stem("s")) == ("as", "s")
 
 
 def test_a_problems_tags_are_the_tags_in_use_its_text_names():
@@ -250,6 +251,7 @@ def test_results_shared_with_small_counts_suppressed():
     assert results[0]["n"] == 10   # the input is left as it was
     assert shareable_results([]) == []
     assert shareable_results([{"n": "ten", "count": 4.0}]) == [{"n": "ten", "count": 4.0}]
+    assert shareable_results([{"n": 12, "count": 1000}]) == [{"n": 12, "count": 1000}]
 
 
 def test_what_became_of_a_prototype_shared_elsewhere():
