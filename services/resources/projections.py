@@ -17,6 +17,7 @@ from services.membership.directory import DirectoryReads
 from .domain import ENTRY_FIELDS, PROFILE_FIELDS
 from .domain.split import engagement_costs
 from .library_search import LibrarySearch
+from .matches import MatchReads
 
 _ENTRY_COLUMNS = ", ".join(ENTRY_FIELDS)
 _PROFILE_COLUMNS = ", ".join(PROFILE_FIELDS)
@@ -118,10 +119,13 @@ class Experts(Projection):
 
 class Engagements(Projection):
     """Each engagement, the hubs taking part with their part of the cost, and the members with
-    their share; the split is recomputed by the domain's rule whenever a hub joins or leaves."""
+    their share; the split is recomputed by the domain's rule whenever a hub joins or leaves.
+    Which hubs confirmed an engagement of an expert (expert_engaged_hubs): matches count them.
+    """
 
     name = "engagements"
-    tables = ("engagements_view", "engagement_hubs", "engagement_members")
+    tables = ("engagements_view", "engagement_hubs", "engagement_members",
+              "expert_engaged_hubs")
     inline = True
 
     @handles("EngagementProposed")
@@ -188,6 +192,10 @@ class Engagements(Projection):
         cur.execute("UPDATE engagements_view SET status = %s, version = %s WHERE id = %s "
                     "RETURNING expert_id", (status, event.version, event.stream_id))
         (expert_id,) = cur.fetchone()
+        if status == "confirmed":
+            cur.execute("""INSERT INTO expert_engaged_hubs (expert_id, hub_id)
+                           SELECT %s, hub_id FROM engagement_hubs WHERE engagement_id = %s
+                           ON CONFLICT DO NOTHING""", (expert_id, event.stream_id))
         if status == "closed":
             cur.execute("UPDATE experts_view SET open_engagements = open_engagements - 1 "
                         "WHERE id = %s", (expert_id,))
@@ -214,7 +222,7 @@ def _may_engage(caller: Identity, expert: dict[str, Any]) -> bool:
         for hub in caller.hubs)
 
 
-class ResourcesReadModel(LibrarySearch, DirectoryReads, ReadModel):
+class ResourcesReadModel(MatchReads, LibrarySearch, DirectoryReads, ReadModel):
     # An expert's name and contact data: kept outside the log, erased with the expert (and
     # then from every answer kept for an Idempotency-Key about the expert).
     experts_contact = PersonalData("experts_pii", subject="expert_id",

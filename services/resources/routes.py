@@ -56,6 +56,15 @@ ROUTES: list[Route] = [
     Route("DELETE", "/v1/experts/<expert>", "erase_expert",
           "Erase an expert's name and contact data everywhere", "experts",
           conditional=True, roles=WRITERS, **ON_EXPERT),
+    # Matches for a problem of practice, and what worked elsewhere.
+    Route("GET", "/v1/problems/<problem>/matches", "problem_matches",
+          "Experts, library entries and prototypes shared elsewhere that fit a problem of "
+          "practice, best first, each with its reasons in words", "matches",
+          response=schemas.Matches),
+    Route("GET", "/v1/prototypes/shared", "shared_prototypes",
+          "Prototypes members shared with the network, by words and problem of practice "
+          "(counts of a group under 11 suppressed)", "matches",
+          query=schemas.NetworkPrototypeSearch, response=schemas.NetworkPrototypes),
     # Engagements.
     Route("POST", "/v1/engagements", "propose_engagement",
           "Propose engaging an expert for some of a hub's members and a number of sessions",

@@ -280,3 +280,65 @@ class Closure(Schema):
 
 class Revisions(Schema):
     items = fields.List(fields.Nested(Revision), required=True)
+
+
+# -- matches and what worked elsewhere --------------------------------------------------------
+
+class MatchedProblem(Schema):
+    id = fields.String(required=True)
+    hub_id = fields.String(required=True)
+    title = fields.String(required=True)
+    ratified = Boolean(required=True)
+    # Derived: the tags in use (by entries and experts) that the problem's text names.
+    tags = fields.List(fields.String(), required=True)
+
+
+class Match(Schema):
+    kind = fields.String(required=True, metadata={"enum": ["expert", "resource", "prototype"]})
+    id = fields.String(required=True)
+    # An entry's or prototype's title, an expert's name.
+    title = fields.String(required=True)
+    score = fields.Float(required=True)
+    # Why it ranks where it does, in words, in order ("shares tags: math, persistence").
+    reasons = fields.List(fields.String(), required=True)
+    reason = fields.String(required=True, metadata={"description": "the reasons joined by '; '"})
+
+
+class Matches(Schema):
+    problem = fields.Nested(MatchedProblem, required=True)
+    items = fields.List(fields.Nested(Match), required=True)
+
+
+class NetworkPrototypeSearch(Schema):
+    """``?q=&problem=``: words (a search box's), the problem of practice it was tested on."""
+    q = fields.String(validate=validate.Length(max=Q_MAX))
+    problem = fields.String(validate=ID)
+
+
+class NetworkResult(Schema):
+    """A test cycle's result as shared (counts of a group under 11 are null: suppressed)."""
+    cycle_id = fields.String()
+    number = Integer()
+    decision = fields.String(allow_none=True)
+    findings = fields.String(allow_none=True)
+    n = Integer(allow_none=True)
+
+
+class NetworkPrototype(Schema):
+    id = fields.String(required=True)
+    revision = Integer(required=True)
+    revisions = fields.List(Integer(), required=True)
+    hub_id = fields.String(required=True)
+    member_id = fields.String(required=True)
+    shared_by = fields.String(required=True)
+    problem_id = fields.String(required=True)
+    problem_title = fields.String(allow_none=True)
+    name = fields.String(required=True)
+    summary = fields.String(required=True)
+    results = fields.List(fields.Nested(NetworkResult), required=True)
+    shared_at = ZonedDateTime(required=True)
+    rank = fields.Float(allow_none=True)
+
+
+class NetworkPrototypes(Schema):
+    items = fields.List(fields.Nested(NetworkPrototype), required=True)

@@ -19,6 +19,7 @@ from services.membership.directory import MembershipDirectory
 
 from . import schemas
 from .domain import Engagement, Expert, LibraryEntry
+from .news import CyclesNews
 from .projections import PROJECTIONS, ResourcesReadModel
 
 
@@ -76,9 +77,10 @@ def member_facts(session: Session, hub_id: str) -> dict[str, tuple[str, int]]:
             for member in session.read_model.members(hub_id, active_only=True)}
 
 
-class Resources(MembershipDirectory, KernelEntrypoints):
+class Resources(CyclesNews, MembershipDirectory, KernelEntrypoints):
     """Hubs and members (their enrollment weighs cost splits) come from membership's directory
-    (MembershipDirectory: its consumers and tables)."""
+    (MembershipDirectory: its consumers and tables); problems of practice and shared prototypes
+    from cycles' news (CyclesNews: news.py)."""
 
     name = "resources"
     kernel = Kernel(projections=PROJECTIONS, read_model=ResourcesReadModel)
@@ -201,3 +203,13 @@ class Resources(MembershipDirectory, KernelEntrypoints):
     @query(schemas.Engagement)
     def get_engagement(self, engagement_id: str) -> Any:
         return self.read_model.engagement(engagement_id)
+
+    # -- matches and what worked elsewhere ------------------------------------------------------
+
+    @query(schemas.Matches)
+    def problem_matches(self, problem_id: str) -> Any:
+        return self.read_model.matches(problem_id)
+
+    @query(schemas.NetworkPrototypes)
+    def shared_prototypes(self, search: dict) -> Any:
+        return self.read_model.shared_prototypes(load(schemas.NetworkPrototypeSearch, search))

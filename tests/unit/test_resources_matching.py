@@ -11,11 +11,15 @@ import pytest
 from services.resources.domain.matching import (
     Candidate,
     Match,
+    Outcome,
     PastEngagement,
     Problem,
     SharedPrototype,
     bayesian_average,
+    problem_tags,
     rank_matches,
+    shareable_results,
+    stem,
     words,
 )
 
@@ -206,3 +210,72 @@ def test_a_candidate_is_an_expert_a_resource_or_a_prototype():
     for kind in ("document", "entry", "Expert", ""):
         with pytest.raises(ValueError, match="expert, prototype, resource"):
             Candidate(kind, "c-1", frozenset(), "")
+
+
+# -- problems' tags, shared results, what became of a prototype --------------------------------
+
+def test_stem_folds_plurals_only():
+    assert [stem(w) for w in ("problems", "strategies", "talks", "math", "class", "focus",
+                              "analysis", "gas", "bus", "its", "reading", "persistence")] == [
+        "problem", "strategy", "talk", "math", "class", "focus", "analysis", "gas", "bus",
+        "its", "reading", "persistence"]
+    assert (stem("cats"), stem("ies"), stem("ties"), stem("ss")) == ("cat", "ies", "ty", "ss")
+    assert (stem("as"), stem("s")) == ("as", "s")
+
+
+def test_a_problems_tags_are_the_tags_in_use_its_text_names():
+    vocabulary = {"math", "persistence", "number talks", "early-literacy", "fraction",
+                  "attendance", "talks number", "multi step word problems", "grade"}
+    text = "Math persistence: students give up on Fractions. Number talks; early literacy."
+    assert problem_tags(text, vocabulary) == {"math", "persistence", "number talks",
+                                              "early-literacy", "fraction"}
+    assert problem_tags("multi step word problems here", vocabulary) == frozenset()
+    assert problem_tags("multi step word", {"multi step word"}) == {"multi step word"}
+    assert problem_tags("Grades 3 to 5", vocabulary) == {"grade"}
+    assert problem_tags("", vocabulary) == frozenset()
+    assert problem_tags("math", ["", "-"]) == frozenset()
+    assert problem_tags("reading math", ["math"]) == {"math"}
+    assert problem_tags("math reading", ["math"]) == {"math"}
+
+
+def test_results_shared_with_small_counts_suppressed():
+    results = [{"cycle_id": "c-1", "number": 1, "decision": "adapt", "findings": "rose",
+                "n": 10, "indicators": [{"name": "persisting", "n": 11, "count": 3,
+                                         "signals": ["shift"], "value": 4}]},
+               {"cycle_id": "c-2", "number": 2, "n": True, "count": 0, "other": {"n": 2}}]
+    assert shareable_results(results) == [
+        {"cycle_id": "c-1", "number": 1, "decision": "adapt", "findings": "rose", "n": None,
+         "indicators": [{"name": "persisting", "n": 11, "count": None, "signals": ["shift"],
+                         "value": 4}]},
+        {"cycle_id": "c-2", "number": 2, "n": True, "count": None, "other": {"n": None}}]
+    assert results[0]["n"] == 10   # the input is left as it was
+    assert shareable_results([]) == []
+    assert shareable_results([{"n": "ten", "count": 4.0}]) == [{"n": "ten", "count": 4.0}]
+    assert shareable_results([{"n": 12, "count": 1000}]) == [{"n": 12, "count": 1000}]
+
+
+def test_what_became_of_a_prototype_shared_elsewhere():
+    adopted = prototype("p-1", {"math"}, outcome=Outcome("adopt", 2, "Buckeye Union (El Dorado)"))
+    assert only(rank_matches(PROBLEM, [], [], prototypes=[adopted])) == Match(
+        "prototype", "p-1", 5.0, ("shares tags: math",
+                                  "adopted by Buckeye Union (El Dorado) after 2 test cycles"))
+    adapted = prototype("p-2", {"math"}, outcome=Outcome("adapt", 1, "Camino"))
+    assert only(rank_matches(PROBLEM, [], [], prototypes=[adapted])) == Match(
+        "prototype", "p-2", 5.0, ("shares tags: math", "adapted by Camino after 1 test cycle"))
+    abandoned = prototype("p-3", {"math"}, outcome=Outcome("abandon", 3, "Gold Oak"))
+    assert only(rank_matches(PROBLEM, [], [], prototypes=[abandoned])) == Match(
+        "prototype", "p-3", 3.0, ("shares tags: math", "abandoned by Gold Oak after 3 test "
+                                                       "cycles"))
+    unknown = prototype("p-4", {"math"}, outcome=Outcome("pause", 1, "Gold Oak"))
+    assert only(rank_matches(PROBLEM, [], [], prototypes=[unknown])) == Match(
+        "prototype", "p-4", 3.0, ("shares tags: math",))
+    # An outcome is not fit: a prototype adopted on another problem is no match.
+    assert rank_matches(PROBLEM, [], [], prototypes=[
+        prototype("p-5", outcome=Outcome("adopt", 2, "Camino"))]) == []
+
+
+def test_an_outcome_has_one_test_cycle_or_more():
+    assert Outcome("adopt", 1, "x").cycles == 1
+    for cycles in (0, -1):
+        with pytest.raises(ValueError, match="one test cycle or more"):
+            Outcome("adopt", cycles, "x")

@@ -16,17 +16,28 @@ The score adds up the evidence of fit:
   and adopted or adapted, whose change ideas drew on the candidate;
 - ratings, as a Bayesian average (``PRIOR_RATERS`` imaginary raters giving ``PRIOR_STARS``,
   so 5.0 from one rater counts less than 4.6 from twenty): ``RATING_POINTS`` per star above
-  or below the prior.
+  or below the prior;
+- for a prototype shared elsewhere, its outcome: ``WORKED_POINTS`` when its last test cycle
+  decided to adopt or adapt it, with the reason "adopted by Buckeye Union (El Dorado) after
+  2 test cycles".
 
-A candidate with no evidence of fit at all (ratings alone are not fit) is not a match.
+A candidate with no evidence of fit at all (ratings and outcomes alone are not fit) is not a
+match.
+
+Problems of practice have no tags (cycles drafts them as a title and a statement):
+``problem_tags`` derives them from the tags in use, a tag being the problem's when its words
+appear, in order, in the problem's text (lower case, plurals folded: ``stem``).
+``shareable_results`` is what a shared prototype's results show other hubs: counts of a group
+under ``SMALL_COUNT`` suppressed.
 Order: score descending, then kind (expert, prototype, resource), then id: deterministic.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 TAG_POINTS = 3.0
 WORD_POINTS = 1.0
@@ -37,6 +48,13 @@ RATING_POINTS = 2.0
 PRIOR_STARS = 3.0
 PRIOR_RATERS = 5
 WORKED = ("adopt", "adapt")
+# What a test cycle's decision says of a prototype, in a reason.
+DECIDED = {"adopt": "adopted", "adapt": "adapted", "abandon": "abandoned"}
+# A count of people (students, teachers) under this is not shown to other hubs: suppressed.
+SMALL_COUNT = 11
+COUNT_KEYS = frozenset({"n", "count"})
+# Tags of up to this many words are found in a problem's text.
+TAG_WORDS = 3
 KINDS = ("expert", "prototype", "resource")
 STOP_WORDS = frozenset({
     "the", "and", "for", "are", "but", "not", "you", "all", "any", "can", "had", "her", "was",
@@ -55,6 +73,64 @@ def words(text: str) -> frozenset[str]:
     district)."""
     return frozenset(w for w in WORD.findall(text.lower())
                      if len(w) > 2 and w not in STOP_WORDS)
+
+
+def stem(word: str) -> str:
+    """A word with its plural folded ("strategies" is "strategy", "problems" "problem"), not
+    "ss", "us" or "is" (class, focus, analysis), nor in words of three letters or fewer."""
+    if len(word) <= 3 or word.endswith(("ss", "us", "is")):
+        return word
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("s"):
+        return word[:-1]
+    return word
+
+
+def _stems(text: str) -> list[str]:
+    return [stem(w) for w in WORD.findall(text.lower())]
+
+
+def problem_tags(text: str, vocabulary: Iterable[str]) -> frozenset[str]:
+    """The tags of ``vocabulary`` (those in use) whose words appear, in order and next to each
+    other, in ``text`` (a problem's title and statement), plurals folded: "math",
+    "number talks", "early-literacy" ("early literacy" in the text); tags of more than
+    ``TAG_WORDS`` words are never found."""
+    stems = _stems(text)
+    spans = {" ".join(stems[i:i + n]) for n in range(1, TAG_WORDS + 1)
+             for i in range(len(stems) - n + 1)}
+    return frozenset(tag for tag in vocabulary if " ".join(_stems(tag)) in spans)
+
+
+def _suppressed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: None if key in COUNT_KEYS and isinstance(item, int)
+                and not isinstance(item, bool) and item < SMALL_COUNT else _suppressed(item)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_suppressed(item) for item in value]
+    return value
+
+
+def shareable_results(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A shared prototype's results as other hubs see them: every count of a group (a key
+    ``n`` or ``count``, at any depth) under ``SMALL_COUNT`` is None (suppressed), all else as
+    shared."""
+    return [_suppressed(result) for result in results]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a prototype shared elsewhere: its last test cycle's decision (adopt,
+    adapt, abandon), how many test cycles it had, and who shared it, in words."""
+
+    decision: str
+    cycles: int
+    by: str
+
+    def __post_init__(self) -> None:
+        if self.cycles < 1:
+            raise ValueError("a prototype is shared after one test cycle or more")
 
 
 @dataclass(frozen=True)
@@ -79,6 +155,7 @@ class Candidate:
     rating_average: float = 0.0
     rating_count: int = 0
     problems: frozenset[str] = frozenset()
+    outcome: Outcome | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -158,6 +235,11 @@ def _match(problem: Problem, problem_words: frozenset[str], candidate: Candidate
     if worked:
         reasons.append(f"drawn on by {_plural(len(worked), 'prototype')} that worked "
                        "elsewhere")
+    outcome = candidate.outcome
+    if outcome is not None and outcome.decision in DECIDED:
+        score += WORKED_POINTS * (outcome.decision in WORKED)
+        reasons.append(f"{DECIDED[outcome.decision]} by {outcome.by} after "
+                       f"{_plural(outcome.cycles, 'test cycle')}")
     return Match(candidate.kind, candidate.id, round(score, 3), tuple(reasons))
 
 
