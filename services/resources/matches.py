@@ -37,7 +37,7 @@ from typing import Any
 
 from eventstore.errors import NotFound, ValidationError
 from eventstore.readmodel import ReadModel
-from eventstore.validation import _unstorable
+from eventstore.validation import unstorable
 
 from .domain import matching
 from .domain.matching import Candidate, Outcome, PastEngagement, Problem
@@ -196,7 +196,7 @@ class MatchReads(ReadModel):
         were tested on (``problem``): the best ``LISTED`` by rank, newest first without
         words."""
         q = criteria.get("q") or None
-        why = None if q is None else (_unstorable(q) or (
+        why = None if q is None else (unstorable(q) or (
             f"at most {Q_MAX} characters" if len(q) > Q_MAX else None))
         if why:
             raise ValidationError("invalid search: q", {"q": [why]})

@@ -232,14 +232,16 @@ def test_every_read_model_rebuilt_from_the_log_is_the_one_kept_live(platform, hu
         "sessions": 2, "split": "equal"}, token=north)
     client.ok("POST", f"/v1/engagements/{engagement['id']}/hubs",
               {"hub_id": SOUTH, "members": hubs["members"][SOUTH]}, token=south)
+    client.ok("POST", f"/v1/engagements/{engagement['id']}/confirmation", None, token=north)
     database = platform["databases"]["resources"]
     tables = ("library_view", "library_revisions", "experts_view", "engagements_view",
-              "engagement_hubs", "engagement_members")
+              "engagement_hubs", "engagement_members", "expert_engaged_hubs")
 
     def read_models():
         return {t: query(database, f"SELECT * FROM {t} ORDER BY 1, 2") for t in tables}
     live = read_models()
     assert live["engagement_members"] and live["library_revisions"]
+    assert live["expert_engaged_hubs"]
     query(database, "UPDATE engagement_members SET share_cents = 0")
     query(database, "UPDATE library_view SET rating_count = 0")
     cli("projections", "rebuild", "--service", "resources", "--database-url", database)
