@@ -743,3 +743,8 @@ def test_an_expert_from_its_snapshot_serves_alike():
     assert from_snapshot(Expert, [ADDED]).may_serve("placer")
     shared = from_snapshot(Expert, [SHARED_WITH_ALPINE])
     assert shared.may_serve("alpine") and not shared.may_serve("placer")
+
+
+def test_a_confirmed_engagement_from_its_snapshot_records_a_session():
+    confirmed = from_snapshot(Engagement, [PROPOSED, CONFIRMED])
+    assert confirmed.decide_session("q-1", "el-dorado", expert(ADDED)) == "recorded"
