@@ -98,3 +98,19 @@ def test_a_date_and_time_must_say_its_offset_and_is_handed_on_in_utc():
         load(Meeting, {"starts": "2027-02-09T09:00:00"})    # which 9:00? no offset, no instant
     assert refused.value.errors == {
         "starts": ["a date and time with its offset from UTC (2027-02-09T09:00:00-08:00)"]}
+
+
+def test_an_answer_shows_a_date_and_time_as_iso_text_whether_it_is_text_or_a_datetime():
+    from datetime import UTC, datetime
+
+    from marshmallow import Schema
+
+    from eventstore.validation import ZonedDateTime, dump
+
+    class Meeting(Schema):
+        starts = ZonedDateTime()
+
+    moment = datetime(2027, 2, 9, 17, 0, tzinfo=UTC)
+    assert dump(Meeting, {"starts": moment}) == {"starts": "2027-02-09T17:00:00+00:00"}
+    assert dump(Meeting, {"starts": "2027-02-09T17:00:00+00:00"}) == {
+        "starts": "2027-02-09T17:00:00+00:00"}
