@@ -88,10 +88,8 @@ class Highlight(Schema):
     summary = fields.String(allow_none=True)
 
 
-class Resource(Schema):
-    id = fields.String(required=True)
-    hub_id = fields.String(required=True)
-    kind = fields.String(required=True)
+class ContentShown(Schema):
+    """An entry's content as an answer shows it (the entry, and each of its revisions)."""
     title = fields.String(required=True)
     summary = fields.String(required=True)
     link = fields.String(allow_none=True)
@@ -100,6 +98,12 @@ class Resource(Schema):
     grade_band = fields.String(allow_none=True)
     problems = fields.List(fields.String())
     visibility = fields.String(required=True)
+
+
+class Resource(ContentShown):
+    id = fields.String(required=True)
+    hub_id = fields.String(required=True)
+    kind = fields.String(required=True)
     retired = Boolean()
     revision = Integer(required=True)
     rating = fields.Nested(RatingSummary)
@@ -111,18 +115,10 @@ class Resource(Schema):
     highlight = fields.Nested(Highlight, allow_none=True)
 
 
-class Revision(Schema):
+class Revision(ContentShown):
     revision = Integer(required=True)
     note = fields.String(allow_none=True)
     revised_at = ZonedDateTime(required=True)
-    title = fields.String(required=True)
-    summary = fields.String(required=True)
-    link = fields.String(allow_none=True)
-    tags = fields.List(fields.String())
-    subject = fields.String(allow_none=True)
-    grade_band = fields.String(allow_none=True)
-    problems = fields.List(fields.String())
-    visibility = fields.String(required=True)
 
 
 class ResourceSearch(Schema):
