@@ -13,20 +13,11 @@ from eventstore.identity import hub_writers, member_work
 from eventstore.ids import id_for
 from eventstore.kernel import Kernel
 from services.membership import directory
-from services.membership.directory import MembershipDirectory
+from services.membership.directory import MembershipDirectory, known_hub, known_member
 
 from . import schemas
 from .domain import Problem, Project, runchart
 from .projections import PROJECTIONS, CyclesReadModel
-
-
-def known_hub(session: Session, hub_id: str) -> directory.Hub:
-    """A hub membership told about (its directory)."""
-    return session.read_model.hub(hub_id)
-
-
-def known_member(session: Session, member_id: str) -> directory.Member:
-    return session.read_model.member(member_id)
 
 
 def project_of(kind: str) -> Callable[[Session, str], Project]:

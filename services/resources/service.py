@@ -15,17 +15,12 @@ from eventstore.ids import id_for
 from eventstore.kernel import Kernel
 from eventstore.validation import load
 from services.membership import directory
-from services.membership.directory import MembershipDirectory
+from services.membership.directory import MembershipDirectory, known_hub
 
 from . import schemas
 from .domain import Engagement, Expert, LibraryEntry
 from .news import CyclesNews
 from .projections import PROJECTIONS, ResourcesReadModel
-
-
-def known_hub(session: Session, hub_id: str) -> directory.Hub:
-    """A hub membership told about (its directory)."""
-    return session.read_model.hub(hub_id)
 
 
 def the_resource(service: Any, entry: LibraryEntry, session: Session) -> Any:
@@ -124,7 +119,8 @@ class Resources(CyclesNews, MembershipDirectory, KernelEntrypoints):
 
     @query(schemas.Resource, paged=True, page_fields=schemas.SearchSummary)
     def search_resources(self, search: dict, limit: int = 50, after: str | None = None) -> Any:
-        return self.read_model.search(load(schemas.ResourceSearch, search), limit, after)
+        # The read model checks the criteria by the route's schema, for its other callers too.
+        return self.read_model.search(search, limit, after)
 
     # -- the pool of experts --------------------------------------------------------------------
 

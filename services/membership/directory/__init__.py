@@ -50,7 +50,7 @@ from .. import contracts as membership
 from ..domain.directory import ACTIVE, OFFBOARDED, HubEntry, MemberEntry, Prework, RoleEntry
 
 __all__ = ["ACTIVE", "OFFBOARDED", "DirectoryReads", "Hub", "Member", "MembershipDirectory",
-           "Prework", "Role"]
+           "Prework", "Role", "known_hub", "known_member"]
 
 
 # -- what the queries answer ------------------------------------------------------------------
@@ -203,6 +203,18 @@ def _member_entry(row: dict[str, Any], roles: Iterable[RoleEntry] = ()) -> Membe
                        Prework(row["prework_ready"], tuple(row["prework_missing"]),
                                row["prework_version"]),
                        {(r.person_id, r.role): r for r in roles})
+
+
+# -- a command's target ------------------------------------------------------------------------
+
+def known_hub(session: Session, hub_id: str) -> Hub:
+    """A hub membership told about, as a command's target: ``@command(known_hub, ...)``."""
+    return session.read_model.hub(hub_id)
+
+
+def known_member(session: Session, member_id: str) -> Member:
+    """A member membership told about, as a command's target."""
+    return session.read_model.member(member_id)
 
 
 # -- the consumers ----------------------------------------------------------------------------
