@@ -78,7 +78,7 @@ with warnings.catch_warnings():   # eventlet announces its own deprecation on im
     from eventstore.identity import Identity  # noqa: E402
     from eventstore.provision import drop_database, ensure_database  # noqa: E402
     from gateway.auth import issue  # noqa: E402
-    from services.resources.library_search import KINDS  # noqa: E402
+    from services.resources.domain import KINDS  # noqa: E402
     from services.resources.projections import ResourcesReadModel  # noqa: E402
 
 DB = "consortium_bench_search"

@@ -20,7 +20,8 @@ The text. ``q`` goes through ``websearch_to_tsquery('english', q)`` (never ``to_
 words are stemmed ("persist" finds "persistence"), "quoted words" are a phrase, ``or`` and a
 leading ``-`` work as a search box's do, anything else is a word or ignored, and nothing a
 user types is a syntax error. At most ``Q_MAX`` (200) characters: longer is a ValidationError
-naming ``q`` (the route's schema refuses it first). A blank ``q`` is no text: the library,
+naming ``q`` (every criterion is checked by the route's schema, ``schemas.ResourceSearch``,
+once, here). A blank ``q`` is no text: the library,
 newest first. A ``q`` with nothing to look for (only stop words such as "the", only
 punctuation or operators such as ``& | ! :*``, or only excluded words such as ``-math``)
 finds nothing: an empty answer, never an error and never the whole library.
@@ -60,16 +61,12 @@ import re
 from typing import Any
 
 from eventstore import cursors
-from eventstore.errors import ValidationError
 from eventstore.identity import Identity
 from eventstore.readmodel import ReadModel, page_limit
-from eventstore.validation import unstorable
+from eventstore.validation import load
 
-from .schemas import Q_MAX, TAGS_MAX, VALUE_MAX
+from .schemas import ResourceSearch
 
-KINDS = ("research", "toolkit", "literature_review", "meeting_material", "video",
-         "member_share")
-VISIBILITIES = ("hub", "consortium", "public")
 SHARED = ("consortium", "public")
 
 CANDIDATES = 1000        # entries ranked at most (see "Common words")
@@ -84,7 +81,6 @@ TITLE_HEADLINE = f'StartSel="{START}", StopSel="{STOP}", HighlightAll=true'
 SUMMARY_HEADLINE = (f'StartSel="{START}", StopSel="{STOP}", MaxWords=30, MinWords=12, '
                     'MaxFragments=2, FragmentDelimiter=" … "')
 
-CRITERIA = ("q", "tag", "kind", "subject", "grade_band", "problem", "visibility")
 _MARKERS = re.compile(f"([{START}{STOP}])")
 
 Criteria = dict[str, Any]
@@ -92,75 +88,17 @@ Criteria = dict[str, Any]
 
 # -- pure helpers ------------------------------------------------------------------------------
 
-def _text(value: Any, name: str, errors: dict[str, list[str]], most: int) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        errors[name] = ["a text"]
-        return None
-    why = unstorable(value)
-    if why:
-        errors[name] = [why]
-        return None
-    if len(value) > most:
-        errors[name] = [f"at most {most} characters"]
-        return None
-    return value
-
-
-def _texts(value: Any, name: str, errors: dict[str, list[str]], most: int) -> list[str]:
-    if value is None:
-        return []
-    values = [value] if isinstance(value, str) else value
-    if not isinstance(values, list | tuple) or len(values) > most:
-        errors[name] = [f"a list of at most {most} texts"]
-        return []
-    found: list[str] = []
-    for i, item in enumerate(values):
-        text = _text(item, f"{name}[{i}]", errors, VALUE_MAX)
-        if text is not None and text.strip():
-            found.append(text)
-        elif text is not None:
-            errors[f"{name}[{i}]"] = ["not blank"]
-    return sorted(set(found))
-
-
 def normalise(criteria: Any) -> Criteria:
-    """The criteria of a search in one spelling (sorted lists, no blanks), or a
-    ValidationError naming every bad one."""
-    if criteria is None:
-        criteria = {}
-    if not isinstance(criteria, dict):
-        raise ValidationError("the criteria must be an object", {"_body": ["not an object"]})
-    errors: dict[str, list[str]] = {}
-    for name in sorted(set(criteria) - set(CRITERIA)):
-        errors[str(name)] = ["not a criterion of a library search"]
+    """The criteria of a search, checked by the route's own schema (schemas.ResourceSearch: a
+    ValidationError naming every bad one), in one spelling: lists sorted without repeats,
+    blank values left out (a token is bound to this spelling)."""
+    loaded = load(ResourceSearch, criteria if criteria is not None else {})
     found: Criteria = {}
-    q = _text(criteria.get("q"), "q", errors, Q_MAX)
-    if q is not None and q.strip():
-        found["q"] = q
-    tags = _texts(criteria.get("tag"), "tag", errors, TAGS_MAX)
-    if tags:
-        found["tag"] = tags
-    kinds = _texts(criteria.get("kind"), "kind", errors, len(KINDS))
-    if any(k not in KINDS for k in kinds):
-        errors["kind"] = ["one of " + ", ".join(KINDS)]
-    elif kinds:
-        found["kind"] = kinds
-    for name in ("subject", "grade_band", "problem"):
-        value = _text(criteria.get(name), name, errors, VALUE_MAX)
-        if value is not None and value.strip():
+    for name, value in loaded.items():
+        if isinstance(value, list):
+            value = sorted({v for v in value if v.strip()})
+        if value and (not isinstance(value, str) or value.strip()):
             found[name] = value
-        elif value is not None:
-            errors[name] = ["not blank"]
-    visibility = criteria.get("visibility")
-    if visibility is not None:
-        if visibility not in VISIBILITIES:
-            errors["visibility"] = ["one of " + ", ".join(VISIBILITIES)]
-        else:
-            found["visibility"] = visibility
-    if errors:
-        raise ValidationError("invalid search: " + ", ".join(sorted(errors)), errors)
     return found
 
 
