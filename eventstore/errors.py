@@ -129,6 +129,13 @@ class RequestTimedOut(ConsortiumError):
     title = "Request timeout"
 
 
+class RequestLineTooLong(ConsortiumError):
+    """A request line (method, path and query) longer than the gateway reads."""
+
+    status = 414
+    title = "URI too long"
+
+
 class MethodNotImplemented(ConsortiumError):
     """A method HTTP does not define."""
 

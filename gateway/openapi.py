@@ -59,6 +59,8 @@ def _statuses(route: Route) -> dict[str, dict[str, Any]]:
         "404": _problem("unknown, or another hub's"),
         "405": _problem("a method this path does not take", {"Allow": {
             "description": "the methods it takes", "schema": {"type": "string"}}}),
+        "414": _problem("a request line (path and query) over 8 KB: refused unread, and the "
+                        "connection is closed"),
         "422": _problem("invalid input: each bad field is named"),
         "503": _problem("a service or the broker cannot be reached, or did not answer in "
                         "time: the request was not applied and never will be; retry (with "

@@ -49,6 +49,7 @@ from eventstore.errors import (
     MethodNotImplemented,
     NotFound,
     PayloadTooLarge,
+    RequestLineTooLong,
     RequestTimedOut,
     ServiceUnavailable,
     ValidationError,
@@ -412,19 +413,20 @@ class GatewayProtocol(HttpOnlyProtocol):
 
     def _read_request_line(self):
         with eventlet.Timeout(READ_SECONDS, False):
-            return super()._read_request_line()
+            line = super()._read_request_line()
+            if len(line) >= self.server.url_length_limit:
+                # Answered here, as every refusal is (eventlet's own 414 has no body).
+                self._refuse(RequestLineTooLong(
+                    f"the request line is longer than {self.server.url_length_limit} bytes"),
+                    "")
+                return ""
+            return line
         return ""   # idle, or a request line that never ended: closed without an answer
 
-    def parse_request(self):
-        with eventlet.Timeout(READ_SECONDS, False):
-            try:
-                return super().parse_request()
-            except TimeoutError:
-                pass
-        method = getattr(self, "command", None) or ""
-        _count("unmatched", method, RequestTimedOut.status)
-        answer = problem(RequestTimedOut("the request's headers arrived too slowly"),
-                         request_id_from(None), {"Connection": "close"})
+    def _refuse(self, error: ConsortiumError, method: str) -> None:
+        """Answer a request refused before it is routed, as problem+json, and close."""
+        _count("unmatched", method, error.status)
+        answer = problem(error, request_id_from(None), {"Connection": "close"})
         head = [f"HTTP/1.1 {answer.status}", *(f"{k}: {v}" for k, v in answer.headers.items())]
         try:
             self.wfile.write("\r\n".join(head).encode("latin-1") + b"\r\n\r\n"
@@ -432,6 +434,16 @@ class GatewayProtocol(HttpOnlyProtocol):
             self.wfile.flush()
         except OSError:
             pass
+        self.close_connection = 1
+
+    def parse_request(self):
+        with eventlet.Timeout(READ_SECONDS, False):
+            try:
+                return super().parse_request()
+            except TimeoutError:
+                pass
+        self._refuse(RequestTimedOut("the request's headers arrived too slowly"),
+                     getattr(self, "command", None) or "")
         raise TimeoutError("the request's headers arrived too slowly")
 
 

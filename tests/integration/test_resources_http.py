@@ -113,7 +113,10 @@ def test_bad_entries_and_searches_are_refused_naming_the_field(hubs):
                        token=member)
     assert shared["kind"] == "member_share"
     # A request line of 10,000 characters is refused before it is read (414).
-    assert client.request("GET", "/v1/resources?q=" + "a" * 10_000, token=north)[0] == 414
+    status, headers, problem = client.request("GET", "/v1/resources?q=" + "a" * 10_000,
+                                              token=north)
+    assert status == 414 and headers["content-type"] == "application/problem+json"
+    assert problem["status"] == 414 and "8192 bytes" in problem["detail"]
     for bad in ("q=" + "a" * 201, "kind=novel", "tag=" + "t" * 200, "after=forged",
                 "limit=0", "visibility=everyone", "colour=red"):
         assert client.request("GET", f"/v1/resources?{bad}", token=north)[0] == 422, bad[:20]
