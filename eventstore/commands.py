@@ -222,10 +222,8 @@ class Session:
         self._written[instance.id] = (start_version, result.version,
                                       [(e.type, e.data) for e in pending])
         if self.inline:
-            # What the log records as the events' time: the transaction's (the column's
-            # default, now()), so a read model rebuilt from the log is the one kept live.
-            self.cur.execute("SELECT now()")
-            (now,) = self.cur.fetchone()
+            # The time the log records, so a read model rebuilt from it is the one kept live.
+            now = result.recorded_at
             events = [RecordedEvent(position, 0, event.event_id, instance.id,
                                     instance.stream_type, start_version + offset, event.type,
                                     event.schema_version, event.hub_id, event.data,

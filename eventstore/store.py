@@ -22,6 +22,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import psycopg2
@@ -91,9 +92,9 @@ _APPEND = """
                v.schema_version, v.hub_id, v.data::jsonb, v.metadata::jsonb
         FROM (VALUES {values}) AS v(n, event_id, type, schema_version, hub_id, data, metadata)
         WHERE {guard}
-        RETURNING position, version
+        RETURNING position, version, recorded_at
     )
-    SELECT position, version FROM ins ORDER BY version
+    SELECT position, version, recorded_at FROM ins ORDER BY version
 """
 
 _GUARD = """(%(expected)s = 0 OR EXISTS (
@@ -109,7 +110,7 @@ _PREPARE_APPEND_ONE = """
                            hub_id, data, metadata)
        SELECT $1, $2, $3, $4 + 1, $5, $6, $7, $8, $9
        WHERE $4 = 0 OR EXISTS (SELECT 1 FROM events WHERE stream_id = $2 AND version = $4)
-       RETURNING position, version
+       RETURNING position, version, recorded_at
 """
 _APPEND_ONE = "EXECUTE eventstore_append_one (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
@@ -123,6 +124,8 @@ class AppendResult:
     stream_id: str
     version: int
     positions: list[int]
+    # What the log records as the events' time (the transaction's, the same for each).
+    recorded_at: datetime
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,7 @@ class EventStore:
             metrics.APPEND_CONFLICTS.labels(self.service).inc()
             raise WrongExpectedVersion(stream_id, expected, actual)
         self._appends.observe(prepared["stream_type"], len(rows), time.perf_counter() - started)
-        return AppendResult(stream_id, rows[-1][1], [r[0] for r in rows])
+        return AppendResult(stream_id, rows[-1][1], [r[0] for r in rows], rows[-1][2])
 
     def _count_appends(self, appends: list[tuple]) -> None:
         events: dict[str, int] = {}
@@ -230,7 +233,7 @@ class EventStore:
                 "expected": expected_version, "rows": rows}
 
     @staticmethod
-    def _execute_append(cur, prepared: dict[str, Any]) -> list[tuple[int, int]]:
+    def _execute_append(cur, prepared: dict[str, Any]) -> list[tuple[int, int, datetime]]:
         rows = prepared["rows"]
         if len(rows) == 1:
             conn = cur.connection

@@ -45,7 +45,8 @@ class Store:
             stream.append(RecordedEvent(n, 1, event.event_id, stream_id, stream_type, n,
                                         event.type, 1, event.hub_id, event.data,
                                         event.metadata, datetime.now(UTC)))
-        return AppendResult(stream_id, len(stream), list(range(expected + 1, len(stream) + 1)))
+        return AppendResult(stream_id, len(stream), list(range(expected + 1, len(stream) + 1)),
+                            stream[-1].recorded_at)
 
 
 def saved_roster(store, people):
