@@ -150,24 +150,40 @@ class SearchSummary(Schema):
 
 # -- the pool of experts ----------------------------------------------------------------------
 
-class ExpertProfile(Schema):
-    organisation = fields.String(required=True, validate=validate.Length(min=1, max=200))
+NAME = validate.Length(min=1, max=200)
+PHONE = [validate.Length(max=40), validate.Regexp(r"^\+?[0-9 ().-]{7,40}$",
+                                                  error="a telephone number")]
+# An expert's name and contact data: personal data, never in events.
+CONTACT = ("name", "email", "phone")
+
+
+class ExpertRevision(Schema):
+    """The fields that change; the others stay as they are (the contact data too)."""
+    organisation = fields.String(validate=NAME)
+    bio = fields.String(validate=validate.Length(max=4000))
+    expertise = _words()
+    rate_cents = Integer(validate=CENTS)
+    languages = _words(10)
+    travels = Boolean()
+    travel_cost_cents = Integer(validate=CENTS)
+    name = fields.String(validate=NAME)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    phone = fields.String(allow_none=True, validate=PHONE)
+
+
+class ExpertCreate(Schema):
+    id = fields.String(validate=ID)
+    hub_id = fields.String(required=True, validate=HUB_ID)
+    name = fields.String(required=True, validate=NAME)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    phone = fields.String(allow_none=True, validate=PHONE)
+    organisation = fields.String(required=True, validate=NAME)
     bio = fields.String(load_default="", validate=validate.Length(max=4000))
     expertise = _words()
     rate_cents = Integer(required=True, validate=CENTS)
     languages = _words(10)
     travels = Boolean(load_default=False)
     travel_cost_cents = Integer(load_default=0, validate=CENTS)
-
-
-class ExpertCreate(ExpertProfile):
-    id = fields.String(validate=ID)
-    hub_id = fields.String(required=True, validate=HUB_ID)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
-    phone = fields.String(allow_none=True, validate=[
-        validate.Length(max=40), validate.Regexp(r"^\+?[0-9 ().-]{7,40}$",
-                                                 error="a telephone number")])
     sharing = fields.String(load_default="consortium", validate=validate.OneOf(SHARING))
     hubs = fields.List(fields.String(validate=HUB_ID), validate=validate.Length(max=100))
 

@@ -135,9 +135,15 @@ class Resources(CyclesNews, MembershipDirectory, KernelEntrypoints):
             expert.id, name=data["name"], email=data.get("email"), phone=data.get("phone")))
         return expert
 
-    @command(Expert, schemas.ExpertProfile, answer=schemas.Expert, shows=the_expert)
+    @command(Expert, schemas.ExpertRevision, answer=schemas.Expert, shows=the_expert)
     def revise_expert(self, expert: Expert, data: dict, session: Session) -> None:
-        expert.revise(**data)
+        """The profile fields given change in the log; the contact data given, outside it."""
+        profile = {k: v for k, v in data.items() if k not in schemas.CONTACT}
+        contact = {k: v for k, v in data.items() if k in schemas.CONTACT}
+        expert.revise(**profile)
+        if contact:
+            session.after_save(lambda: session.read_model.experts_contact.update(
+                expert.id, **contact))
 
     @command(Expert, schemas.SharingChange, answer=schemas.Expert, shows=the_expert)
     def change_expert_sharing(self, expert: Expert, data: dict, session: Session) -> None:

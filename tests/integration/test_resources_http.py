@@ -249,3 +249,45 @@ def test_every_read_model_rebuilt_from_the_log_is_the_one_kept_live(platform, hu
     query(database, "UPDATE library_view SET rating_count = 0")
     cli("projections", "rebuild", "--service", "resources", "--database-url", database)
     assert read_models() == live
+
+
+def test_another_hubs_facilitator_changes_no_expert_and_learns_nothing_more(hubs):
+    client, north, south = hubs["client"], hubs["north"], hubs["south"]
+    added = client.ok("POST", "/v1/experts", expert(NORTH), token=north)
+    path = f"/v1/experts/{added['id']}"
+    unknown = f"/v1/experts/{NORTH}.nobody"
+    for method, suffix, body in (("POST", "/profile", {"organisation": "X", "rate_cents": 1}),
+                                 ("POST", "/sharing", {"sharing": "consortium"}),
+                                 ("POST", "/retirement", {"reason": "x"}),
+                                 ("DELETE", "", None)):
+        hidden = client.request(method, path + suffix, body, token=south)
+        missing = client.request(method, unknown + suffix, body, token=south)
+        assert hidden[0] == missing[0] == 404, (method, suffix, hidden[0], missing[0])
+    # A hub adds experts to the pool only as itself.
+    assert client.request("POST", "/v1/experts", expert(NORTH), token=south)[0] == 404
+    after = client.ok("GET", path, token=north)
+    assert (after["version"], after["name"], after["retired"]) == (added["version"],
+                                                                   added["name"], False)
+
+
+def test_an_experts_profile_and_contact_data_change_by_the_fields_given(platform, hubs):
+    client, north = hubs["client"], hubs["north"]
+    added = client.ok("POST", "/v1/experts", expert(NORTH), token=north)
+    path = f"/v1/experts/{added['id']}/profile"
+    revised = client.ok("POST", path, {"rate_cents": 160_000, "phone": "+1 530 555 0142"},
+                        token=north)
+    assert (revised["rate_cents"], revised["phone"]) == (160_000, "+1 530 555 0142")
+    assert (revised["bio"], revised["travels"], revised["name"], revised["email"]) == (
+        added["bio"], True, added["name"], added["email"])
+    # The new phone number is personal data: in its table, in no event.
+    database = platform["databases"]["resources"]
+    held = tables_holding(database, "+1 530 555 0142")
+    assert held["experts_pii"] == 1 and "events" not in held
+    for bad in ({"rate_cents": -1}, {"phone": "call me"}, {"name": ""}, {"colour": "red"}):
+        status, _, problem = client.request("POST", path, bad, token=north)
+        assert status == 422 and set(problem["errors"]) == set(bad), bad
+    client.ok("DELETE", f"/v1/experts/{added['id']}", token=north)
+    # Erasure reaches the changed number too, the answer kept for the revision included.
+    assert tables_holding(database, "+1 530 555 0142") == {}
+    assert client.request("POST", path, {"phone": "+1 530 555 0143"}, token=north)[0] == 409
+    assert tables_holding(database, "+1 530 555 0143") == {}
