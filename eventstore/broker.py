@@ -46,6 +46,9 @@ class BrokerUser:
     read: str
     # exchange -> (routing keys it may publish with, routing keys it may bind with)
     topics: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The services whose events it consumes (a service); their exchanges must exist before it
+    # binds, whether or not the source runs yet.
+    sources: tuple[str, ...] = ()
 
     def name(self, prefix: str = "consortium") -> str:
         return f"{prefix}-{self.process}"
@@ -74,7 +77,8 @@ def service_user(service: str, sources: Iterable[str]) -> BrokerUser:
     calls = rf"({callees})\.({'|'.join(KERNEL_METHODS)})"
     return BrokerUser(service, configure=_any(*exchanges, *queues),
                       write=_any(*exchanges, *queues), read=_any(*readable, *queues),
-                      topics={RPC_EXCHANGE: (_any(UUID, calls), _any(rf"{s}\.\*", UUID))})
+                      topics={RPC_EXCHANGE: (_any(UUID, calls), _any(rf"{s}\.\*", UUID))},
+                      sources=tuple(sources))
 
 
 def gateway_user(services: Iterable[str]) -> BrokerUser:
@@ -115,8 +119,10 @@ def provision_broker(users: list[BrokerUser], passwords: dict[str, str], vhost: 
         for exchange, (write, read) in user.topics.items():
             rabbitmqctl("set_topic_permissions", "-p", vhost, name, exchange, write, read)
     if admin_uri is not None:
-        services = [u.process for u in users if u.process != GATEWAY]
-        declare_exchanges(admin_uri, services)
+        # A source that has no process yet (a service consumes the contract of one still being
+        # written) gets its exchange too: its consumers bind to it and hear it when it starts.
+        services = {u.process for u in users if u.process != GATEWAY}
+        declare_exchanges(admin_uri, sorted(services.union(*(u.sources for u in users))))
 
 
 def declare_exchanges(amqp_uri: str, services: Iterable[str]) -> None:

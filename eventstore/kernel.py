@@ -47,6 +47,38 @@ from .store import EventStore
 log = logging.getLogger("eventstore.kernel")
 
 
+
+class CatchUpSchedule:
+    """When to read each source's log next: every ``every`` seconds after a catch-up that
+    worked; after one that failed (the source is down, or not deployed yet: a service may
+    consume the contract of one still being written), again in 2 seconds, then 4, 8, … up to
+    ``every``. Says whether a failure is worth a log line (the first of a run of them, then
+    each time the wait has grown to ``every``)."""
+
+    FIRST_RETRY = 2.0
+
+    def __init__(self, sources: list[str], every: float) -> None:
+        self.every = every
+        self._at = dict.fromkeys(sources, 0.0)
+        self._retry: dict[str, float] = {}
+
+    def due(self, now: float) -> list[str]:
+        return [source for source, at in self._at.items() if at <= now]
+
+    def next_due(self) -> float:
+        return min(self._at.values())
+
+    def succeeded(self, source: str, now: float) -> None:
+        self._retry.pop(source, None)
+        self._at[source] = now + self.every
+
+    def failed(self, source: str, now: float) -> bool:
+        wait = min(self._retry.get(source, self.FIRST_RETRY / 2) * 2, self.every)
+        first = source not in self._retry
+        self._retry[source] = wait
+        self._at[source] = now + wait
+        return first or wait >= self.every
+
 class Kernel(DependencyProvider):
     def __init__(self, projections: list[Projection] | None = None,
                  read_model: type[ReadModel] = ReadModel,
@@ -139,15 +171,17 @@ class Kernel(DependencyProvider):
         service added to a running platform, or a queue that was deleted, learns the past from
         the source's log), then every ``catch_up_seconds``, which keeps the checkpoint per
         source near the head, so a restart re-reads only what may have been missed. An event a
-        consumer cannot handle is parked as a dead letter and the catch-up goes on; a source
-        that is not up is retried."""
+        consumer cannot handle is parked as a dead letter and the catch-up goes on. A source
+        that is not up is tried again on its own schedule (``CatchUpSchedule``), so one that
+        is not deployed yet costs a call now and then, and the others keep theirs."""
         cls = self.container.service_cls
         service = cls.__new__(cls)   # handlers need only the kernel; no worker exists here
         service.kernel = self
-        sources = sorted({contract.source for contract, _ in consumer_methods(cls)})
+        schedule = CatchUpSchedule(
+            sorted({contract.source for contract, _ in consumer_methods(cls)}),
+            self.settings.catch_up_seconds)
         while not self._stopping.is_set():
-            pending = False
-            for source in sources:
+            for source in schedule.due(time.monotonic()):
                 name = f"catch-up:{source}"
 
                 def advance(cursor: list[int], name: str = name) -> None:
@@ -159,9 +193,11 @@ class Kernel(DependencyProvider):
                                  start=list(self.store.checkpoint(name)), advance=advance,
                                  park=self.dead_letters.park_unhandled)
                 except Exception as exc:  # noqa: BLE001 - the source may not be up yet
-                    log.info("catch-up with %s not possible now: %s", source, exc)
-                    pending = True
-            self._stopping.wait(2.0 if pending else self.settings.catch_up_seconds)
+                    if schedule.failed(source, time.monotonic()):
+                        log.info("catch-up with %s not possible now: %s", source, exc)
+                else:
+                    schedule.succeeded(source, time.monotonic())
+            self._stopping.wait(max(0.0, schedule.next_due() - time.monotonic()))
 
     def handled(self, event_ids: list[Any]) -> set[tuple[str, str]]:
         """(consumer, event id) of these events that this service's consumers handled."""

@@ -135,6 +135,7 @@ class ServiceProcess(Process):
         """``amqp_uri`` is the tests' own (they call the service there); ``broker_uri`` the
         process's, its own broker user (the tests' when not given)."""
         self.service = service
+        self.database_url = database_url
         self.amqp_uri = amqp_uri
         self.metrics_port = free_port()
         super().__init__(f"{service}-{self.metrics_port}", nameko_run(module), env={

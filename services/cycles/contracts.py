@@ -48,3 +48,10 @@ class PrototypeShared(Published, source="cycles"):
     name: str
     summary: str
     results: list[dict[str, Any]]
+
+
+class PrototypeUnshared(Published, source="cycles"):
+    """A member withdrew a prototype from the network: every shared revision of it is no
+    longer found by other hubs (it may be shared again later)."""
+    prototype_id: str
+    member_id: str

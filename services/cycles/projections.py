@@ -144,21 +144,27 @@ class Indicators(RowProjection):
             "value": d["value"], "n": d["n"]}
 
 
-class Shares(RowProjection):
-    """Prototypes members published to the network, with their results."""
+class Shares(Projection):
+    """Prototypes members publish to the network, with their results, while they are shared."""
 
     name = "shares"
     tables = ("shares_view",)
     inline = True
 
     @handles("PrototypeShared")
-    def shared(self, event):
+    def shared(self, cur, event):
         d = event.data
-        yield "shares_view", {
-            "prototype_id": d["prototype_id"], "revision": d.get("revision"),
-            "position": event.position,
-            "hub_id": event.hub_id, "member_id": d["member_id"], "problem_id": d["problem_id"],
-            "name": d["name"], "summary": d["summary"], "results": Json(d["results"])}
+        cur.execute("""INSERT INTO shares_view (prototype_id, revision, position, hub_id,
+                                                member_id, problem_id, name, summary, results)
+                       VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+                    (d["prototype_id"], d.get("revision"), event.position, event.hub_id,
+                     d["member_id"], d["problem_id"], d["name"], d["summary"],
+                     Json(d["results"])))
+
+    @handles("PrototypeUnshared")
+    def unshared(self, cur, event):
+        cur.execute("DELETE FROM shares_view WHERE prototype_id = %s",
+                    (event.data["prototype_id"],))
 
 
 PROJECTIONS = [Problems(), Projects(), Parts(), Indicators(), Shares()]

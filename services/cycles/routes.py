@@ -69,6 +69,9 @@ ROUTES: list[Route] = [
     Route("POST", "/v1/prototypes/<prototype>/sharing", "share_prototype",
           "Publish a prototype and its results to the network's peers", "cycles",
           body=schemas.Sharing, status=201, **ON_PROJECT),
+    Route("DELETE", "/v1/prototypes/<prototype>/sharing", "unshare_prototype",
+          "Withdraw a prototype from the network: other hubs no longer find it", "cycles",
+          **ON_PROJECT),
     Route("POST", "/v1/cycles/<cycle>/measurements", "record_measurement",
           "Record a measurement: an aggregate value with its group size n (never a "
           "student's)", "cycles", body=schemas.MeasurementCreate, response=schemas.Project,

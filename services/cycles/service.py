@@ -148,6 +148,10 @@ class Cycles(MembershipDirectory, KernelEntrypoints):
     def share_prototype(self, project: Project, data: dict, session: Session) -> None:
         project.share_prototype(session.target_id, data["summary"])
 
+    @command(project_of("prototype"), None)
+    def unshare_prototype(self, project: Project, data: dict, session: Session) -> None:
+        project.unshare_prototype(session.target_id)
+
     @command(project_of("cycle"), schemas.MeasurementCreate)
     def record_measurement(self, project: Project, data: dict, session: Session) -> None:
         project.record_measurement(session.target_id, data["indicator_id"], data["value"],

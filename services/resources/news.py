@@ -9,8 +9,9 @@ log from the beginning (at its first start with these consumers), and the inbox 
 delivery count once. News is applied in whatever order it arrives (a ratification before its
 draft keeps the hub and waits for the text).
 
-Cycles publishes no event that unshares a prototype: once shared, a revision stays findable
-(decision 008 says what is left to do).
+A member may withdraw a shared prototype (``PrototypeUnshared``): every revision of it leaves
+``shared_prototypes``, whichever of the share and the withdrawal is handled first (each row
+keeps the version of cycles' stream that recorded it; migrations/0004).
 """
 
 from __future__ import annotations
@@ -55,13 +56,30 @@ class CyclesNews:
                      f"({hub[0] if hub and hub[0] else hub_id})")
         cur.execute("SELECT title FROM problems_known WHERE id = %s", (event.problem_id,))
         problem = cur.fetchone()
+        # Kept unless withdrawn after it was shared (the withdrawal may have come first).
         cur.execute(
             """INSERT INTO shared_prototypes (prototype_id, revision, hub_id, member_id,
                                               problem_id, problem_title, name, summary,
-                                              results, shared_by, shared_at)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (prototype_id, revision) DO NOTHING""",
+                                              results, shared_by, shared_at, stream_version)
+               SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s
+               WHERE NOT EXISTS (SELECT 1 FROM prototypes_withdrawn
+                                 WHERE prototype_id = %s AND stream_version > %s)
+               ON CONFLICT (prototype_id, revision) DO UPDATE
+                   SET stream_version = EXCLUDED.stream_version""",
             (event.prototype_id, event.revision, hub_id, event.member_id, event.problem_id,
              problem[0] if problem else None, event.name, event.summary,
              json.dumps(shareable_results(event.results)), shared_by,
-             event.recorded.recorded_at))
+             event.recorded.recorded_at, event.recorded.version, event.prototype_id,
+             event.recorded.version))
+
+    @consumes(cycles.PrototypeUnshared)
+    def on_prototype_unshared(self, session: Session, event: cycles.PrototypeUnshared) -> None:
+        version = event.recorded.version
+        session.cur.execute(
+            """INSERT INTO prototypes_withdrawn (prototype_id, stream_version) VALUES (%s, %s)
+               ON CONFLICT (prototype_id) DO UPDATE
+                   SET stream_version = greatest(prototypes_withdrawn.stream_version,
+                                                 EXCLUDED.stream_version)""",
+            (event.prototype_id, version))
+        session.cur.execute("DELETE FROM shared_prototypes WHERE prototype_id = %s "
+                            "AND stream_version < %s", (event.prototype_id, version))

@@ -200,9 +200,10 @@ class Engagements(Projection):
             cur.execute("UPDATE experts_view SET open_engagements = open_engagements - 1 "
                         "WHERE id = %s", (expert_id,))
 
-    @handles("ExpertSessionRecorded", "ExpertSessionRefused")
+    @handles("ExpertSessionRecorded", "ExpertSessionRefused", "ExpertSessionReturned")
     def session(self, cur: Any, event: Any) -> None:
-        used = event.data.get("number")
+        # A refusal changes no count (and may be on a session request's own stream: no row).
+        used = event.data.get("number", event.data.get("sessions_used"))
         cur.execute("""UPDATE engagements_view SET sessions_used = coalesce(%s, sessions_used),
                               version = %s WHERE id = %s""",
                     (used, event.version, event.stream_id))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from eventstore.commands import Session
+from eventstore.consumers import consumes
 from eventstore.entrypoints import KernelEntrypoints, command, query
 from eventstore.errors import Forbidden
 from eventstore.identity import Identity, hub_writers
@@ -16,9 +17,10 @@ from eventstore.kernel import Kernel
 from eventstore.validation import load
 from services.membership import directory
 from services.membership.directory import MembershipDirectory, known_hub
+from services.scheduling import contracts as scheduling
 
 from . import schemas
-from .domain import Engagement, Expert, LibraryEntry
+from .domain import Engagement, Expert, LibraryEntry, SessionRequest
 from .news import CyclesNews
 from .projections import PROJECTIONS, ResourcesReadModel
 
@@ -205,6 +207,28 @@ class Resources(CyclesNews, MembershipDirectory, KernelEntrypoints):
     @query(schemas.Engagement)
     def get_engagement(self, engagement_id: str) -> Any:
         return self.read_model.engagement(engagement_id)
+
+    # -- the expert-session process: scheduling books, resources counts or refuses --------------
+
+    @consumes(scheduling.ExpertSessionRequested)
+    def on_expert_session_requested(self, session: Session,
+                                    event: scheduling.ExpertSessionRequested) -> None:
+        """Count the session against its engagement or refuse it; scheduling hears either."""
+        request_id = event.recorded.stream_id
+        engagement = session.find(Engagement, event.engagement_id)
+        if engagement is None:
+            session.create(SessionRequest, request_id).refuse(
+                event.hub_id, event.engagement_id, event.expert_id)
+            return
+        engagement.decide_session(request_id, event.hub_id, event.expert_id, event.starts_at,
+                                  session.load(Expert, engagement.expert_id))
+
+    @consumes(scheduling.ExpertSessionCancelled)
+    def on_expert_session_cancelled(self, session: Session,
+                                    event: scheduling.ExpertSessionCancelled) -> None:
+        engagement = session.find(Engagement, event.engagement_id)
+        if engagement is not None:
+            engagement.return_session(event.recorded.stream_id, event.hub_id, event.reason)
 
     # -- matches and what worked elsewhere ------------------------------------------------------
 

@@ -75,3 +75,16 @@ def test_another_process_s_queues_and_exchanges_are_out_of_reach(platform, broke
     assert refused(cycles, bind(bound, "#", queue="evt-anything"))
     assert not refused(cycles, bind(bound, "MemberEnrolled",
                                     queue="evt-membership-MemberEnrolled--cycles.probe"))
+
+
+def test_a_source_with_no_process_yet_has_its_exchange_for_its_consumers(platform,
+                                                                          broker_uris):
+    """Resources consumes scheduling's contracts before scheduling runs: provisioning declared
+    scheduling's exchange, which resources binds to (and may not declare itself)."""
+    resources = broker_uris["resources"]
+    scheduling = kombu.Exchange("scheduling.events", type="topic", durable=True, passive=True)
+    assert not refused(resources, lambda channel: scheduling(channel).declare())
+    assert not refused(resources, bind(scheduling, "ExpertSessionRequested",
+                                       "evt-scheduling-ExpertSessionRequested--resources.probe"))
+    assert refused(resources, lambda channel: kombu.Exchange(
+        "scheduling.events", type="topic", durable=True)(channel).delete())

@@ -183,3 +183,18 @@ def test_a_prototype_shared_in_one_hub_is_found_from_anothers_problem(network):
     assert "adopted by Buckeye Union (Buckeye County Office) after 2 test cycles" in \
         match["reasons"]
     assert any(r.startswith("shares tags:") and "number talks" in r for r in match["reasons"])
+
+    # Withdrawn by its hub: no other hub finds it, in the list or among matches.
+    withdrawn = client.ok("DELETE", f"/v1/prototypes/{prototype}/sharing", token=fa)
+    assert [(p["id"], p["shared"]) for p in withdrawn["prototypes"]] == [(prototype, False)]
+    wait_until(lambda: shared() == [], timeout=30, what="resources to hear of the withdrawal")
+    assert client.ok("GET", f"/v1/prototypes/shared?problem={math_a['id']}",
+                     token=fb)["items"] == []
+    assert prototype not in {m["id"] for m in matches_of(client, network["math_b"]["id"],
+                                                         fb)["items"]}
+    assert client.request("DELETE", f"/v1/prototypes/{prototype}/sharing", token=fa)[0] == 409
+    # Shared again (it may be): found again, its withdrawal before it notwithstanding.
+    client.ok("POST", f"/v1/prototypes/{prototype}/sharing",
+              {"summary": "Number talks, shared again"}, token=fa)
+    (again,) = wait_until(shared, timeout=30, what="resources to hear of the new share")
+    assert again["summary"] == "Number talks, shared again"

@@ -19,6 +19,7 @@ from services.cycles.domain import (
     MAX_REVISIONS_PER_GOAL,
     MAX_REVISIONS_PER_PROTOTYPE,
     Project,
+    changed_parts,
 )
 from tests.unit.test_cycles_boundaries import (
     DONE,
@@ -297,3 +298,40 @@ def test_a_project_snapshotted_before_shares_named_their_revision_shares_on():
     again.restore_state(state)
     again.share_prototype("pro-1", "again")
     assert [e.data["revision"] for e in again.pending] == [1]
+
+
+# -- withdrawing a share ------------------------------------------------------------------------
+
+UNSHARED = ("PrototypeUnshared", {"prototype_id": "pro-1", "member_id": "mem-camino"})
+
+
+def test_a_shared_prototype_is_withdrawn_and_may_be_shared_again():
+    project = given(Project, "prj-1", [*DONE, shared()]).when(
+        lambda p: p.unshare_prototype(received("pro-1"))).then([UNSHARED])
+    assert project.prototypes["pro-1"]["shared"] is False and project.shares == []
+    given(Project, "prj-1", [*DONE, shared(), UNSHARED]).when(
+        lambda p: p.share_prototype(received("pro-1"), "again")).then([
+            ("PrototypeShared", {**shared(1)[1], "summary": "again", "results": [
+                {"cycle_id": "c-1", "number": 1, "decision": "adapt", "findings": "rose"}]})])
+
+
+@pytest.mark.parametrize("history", [DONE, [*DONE, shared(), UNSHARED]])
+def test_a_prototype_not_shared_is_not_withdrawn(history):
+    given(Project, "prj-1", history).when(
+        lambda p: p.unshare_prototype(received("pro-1"))).then_raises(
+        Conflict, "prototype pro-1 is not shared")
+
+
+@pytest.mark.parametrize("other", ["pro-0", "pro-2"])
+def test_withdrawing_one_prototype_leaves_anothers_share(other):
+    history = [*DONE, proposed(other), shared(1, other), shared()]
+    project = given(Project, "prj-1", history).when(
+        lambda p: p.unshare_prototype(received("pro-1"))).then([UNSHARED])
+    assert [s["prototype_id"] for s in project.shares] == [other]
+    assert project.prototypes[other]["shared"] is True
+    given(Project, "prj-1", [*DONE, proposed(other), shared(1, other)]).when(
+        lambda p: p.unshare_prototype(received("pro-1"))).then_raises(Conflict, "not shared")
+
+
+def test_a_withdrawal_names_the_prototype_among_the_changed_parts():
+    assert changed_parts([UNSHARED[:2]])["prototypes"] == ["pro-1"]

@@ -10,9 +10,11 @@ import pytest
 from eventstore.errors import Conflict, Forbidden, NotFound, ValidationError
 from eventstore.testing import given, received
 from services.resources.domain import (
+    REFUSALS,
     Engagement,
     Expert,
     LibraryEntry,
+    SessionRequest,
     check_link,
 )
 from services.resources.domain.split import HubCost
@@ -383,15 +385,25 @@ CONFIRMED = ("EngagementConfirmed", {"total_cents": 530000, "shares": {
 CLOSED = ("EngagementClosed", {"reason": None, "sessions_used": 0})
 
 
+AT = "2027-02-03T17:00:00+00:00"
+
+
 def session(request, hub="el-dorado", number=1, left=3):
     return ("ExpertSessionRecorded", {"request_id": request, "by_hub_id": hub,
-                                      "expert_id": "x-1", "number": number,
+                                      "engagement_id": "e-1", "expert_id": "x-1",
+                                      "starts_at": AT, "number": number,
                                       "sessions_left": left})
 
 
-def refused(request, reason, hub="el-dorado"):
+def refused(request, reason, hub="el-dorado", expert_id="x-1", engagement="e-1"):
     return ("ExpertSessionRefused", {"request_id": request, "by_hub_id": hub,
-                                     "expert_id": "x-1", "reason": reason})
+                                     "engagement_id": engagement, "expert_id": expert_id,
+                                     "reason": reason, "explanation": REFUSALS[reason]})
+
+
+def returned(request, used, hub="el-dorado", reason="snow day"):
+    return ("ExpertSessionReturned", {"request_id": request, "by_hub_id": hub,
+                                      "reason": reason, "sessions_used": used})
 
 
 def propose(hub="el-dorado", who=("m-camino", "m-gold"), sessions=4, split="enrollment",
@@ -558,9 +570,9 @@ def test_the_proposing_hub_closes_once():
         .then_raises(Conflict, "engagement e-1 is closed already")
 
 
-def decide(request="q-1", hub="el-dorado", of=(ADDED,)):
-    args = received(request, hub)
-    return lambda e: e.decide_session(args[0], args[1], expert(*of))
+def decide(request="q-1", hub="el-dorado", of=(ADDED,), asked="x-1"):
+    args = received(request, hub, asked, AT)
+    return lambda e: e.decide_session(*args, expert(*of))
 
 
 def test_a_session_is_recorded_against_a_confirmed_engagement_for_a_hub_in_it():
@@ -598,7 +610,59 @@ def test_a_session_is_refused_with_its_reason(history, request_hub, of, reason):
     engagement = given(Engagement, "e-1", history).when(decide(hub=request_hub, of=of)) \
         .then([refused("q-1", reason, request_hub)])
     assert engagement.sessions_used == 0 and engagement.requests == {"q-1": reason}
-    assert engagement.decide_session("q-1", request_hub, expert(ADDED)) == reason
+    assert engagement.decide_session("q-1", request_hub, "x-1", AT, expert(ADDED)) == reason
+
+
+def test_a_session_of_another_expert_is_refused_though_everything_else_holds():
+    given(Engagement, "e-1", [PROPOSED, CONFIRMED]).when(decide(asked="x-2")).then([
+        refused("q-1", "other_expert", expert_id="x-2")])
+    # Its own expert, the same hub and state: counted (the check is the expert alone).
+    given(Engagement, "e-1", [PROPOSED, CONFIRMED]).when(decide(asked="x-1")).then([
+        session("q-1")])
+
+
+def test_a_counted_session_cancelled_goes_back_to_the_engagement_once():
+    history = [PROPOSED, CONFIRMED, session("q-1"), session("q-2", number=2, left=2)]
+    engagement = given(Engagement, "e-1", history).when(
+        lambda e: e.return_session(*received("q-1", "el-dorado", "snow day"))).then([
+            returned("q-1", 1)])
+    assert engagement.sessions_used == 1 and engagement.sessions_left == 3
+    assert engagement.requests == {"q-1": "returned", "q-2": "recorded"}
+    # Cancelled again, or asked for again after: nothing more, and it is not counted again.
+    again = [*history, returned("q-1", 1)]
+    given(Engagement, "e-1", again).when(
+        lambda e: e.return_session("q-1", "el-dorado", "snow day")).then([])
+    assert given(Engagement, "e-1", again).when(decide("q-1")).then([]) \
+        .requests["q-1"] == "returned"
+    # The next session counted after a return is numbered from what is used.
+    given(Engagement, "e-1", again).when(decide("q-3")).then([
+        session("q-3", number=2, left=2)])
+
+
+def test_a_cancellation_before_its_request_refuses_the_request_that_follows():
+    engagement = given(Engagement, "e-1", [PROPOSED, CONFIRMED]).when(
+        lambda e: e.return_session("q-1", "el-dorado", None)).then([
+            refused("q-1", "cancelled")])
+    assert engagement.sessions_used == 0
+    given(Engagement, "e-1", [PROPOSED, CONFIRMED, refused("q-1", "cancelled")]).when(
+        decide("q-1")).then([])
+
+
+def test_a_refused_session_cancelled_changes_nothing():
+    given(Engagement, "e-1", [PROPOSED, CONFIRMED, refused("q-1", "used_up")]).when(
+        lambda e: e.return_session("q-1", "el-dorado", None)).then([])
+
+
+def test_a_request_for_an_engagement_resources_lacks_is_refused_as_not_the_hubs():
+    request = given(SessionRequest, "q-9").when(
+        lambda r: r.refuse(*received("alpine", "e-nowhere", "x-1"))).then([
+            refused("q-9", "hub_not_in_engagement", hub="alpine", engagement="e-nowhere")])
+    assert request.hub_id == "alpine"
+    # The same words as an engagement the hub is not in: nothing tells the two apart.
+    assert REFUSALS["hub_not_in_engagement"] == "your hub is not in this engagement"
+    given(SessionRequest, "q-9", [refused("q-9", "hub_not_in_engagement", hub="alpine",
+                                          engagement="e-nowhere")]).when(
+        lambda r: r.refuse("alpine", "e-nowhere", "x-1")).then([])
 
 
 def test_a_session_request_is_decided_once():
@@ -639,7 +703,7 @@ def test_only_the_proposer_confirms_or_closes_whatever_its_name_sorts_like(hub):
 
 
 def test_a_session_of_an_engagement_never_proposed_is_not_confirmed():
-    assert Engagement("e-9").decide_session("q-1", "el-dorado", expert(ADDED)) == \
+    assert Engagement("e-9").decide_session("q-1", "el-dorado", "x-1", AT, expert(ADDED)) == \
         "not_confirmed"
 
 
@@ -726,15 +790,15 @@ def test_an_engagement_from_its_snapshot_decides_alike():
     proposed.leave("alpine")
     proposed = from_snapshot(Engagement, [PROPOSED, JOINED])
     proposed.confirm("el-dorado")
-    assert proposed.decide_session("q-1", "el-dorado", expert(ADDED)) == "recorded"
+    assert proposed.decide_session("q-1", "el-dorado", "x-1", AT, expert(ADDED)) == "recorded"
     assert from_snapshot(Engagement, [PROPOSED]).decide_session(
-        "q-1", "el-dorado", expert(ADDED)) == "not_confirmed"
+        "q-1", "el-dorado", "x-1", AT, expert(ADDED)) == "not_confirmed"
     confirmed = from_snapshot(Engagement, [PROPOSED, CONFIRMED])
     with pytest.raises(Conflict, match="is confirmed"):
         confirmed.confirm("el-dorado")
     confirmed.close("el-dorado")
     closed = from_snapshot(Engagement, [PROPOSED, CONFIRMED, CLOSED])
-    assert closed.decide_session("q-1", "el-dorado", expert(ADDED)) == "closed"
+    assert closed.decide_session("q-1", "el-dorado", "x-1", AT, expert(ADDED)) == "closed"
     with pytest.raises(Conflict, match="closed already"):
         closed.close("el-dorado")
 
@@ -747,4 +811,4 @@ def test_an_expert_from_its_snapshot_serves_alike():
 
 def test_a_confirmed_engagement_from_its_snapshot_records_a_session():
     confirmed = from_snapshot(Engagement, [PROPOSED, CONFIRMED])
-    assert confirmed.decide_session("q-1", "el-dorado", expert(ADDED)) == "recorded"
+    assert confirmed.decide_session("q-1", "el-dorado", "x-1", AT, expert(ADDED)) == "recorded"

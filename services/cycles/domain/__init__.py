@@ -52,6 +52,7 @@ PART_CHANGED_BY = {
     "PrototypeSelected": ("prototypes", "prototype_id"),
     "PrototypeRevised": ("prototypes", "prototype_id"),
     "PrototypeShared": ("prototypes", "prototype_id"),
+    "PrototypeUnshared": ("prototypes", "prototype_id"),
     "IndicatorDefined": ("indicators", "indicator_id"),
     "CycleStarted": ("cycles", "cycle_id"), "MeasurementRecorded": ("cycles", "cycle_id"),
     "CycleCompleted": ("cycles", "cycle_id")}
@@ -438,6 +439,14 @@ class Project(Aggregate):
                               "decision": c["decision"], "findings": c["findings"]}
                              for c in done])
 
+    def unshare_prototype(self, prototype_id: str) -> None:
+        """Withdraw a shared prototype from the network: other hubs no longer find any of its
+        shared revisions; it may be shared again after."""
+        prototype = self._part(self.prototypes, prototype_id, "prototype")
+        if not prototype["shared"]:
+            raise Conflict(f"prototype {prototype_id} is not shared")
+        self.record("PrototypeUnshared", prototype_id=prototype_id, member_id=self.member_id)
+
     # -- what it shows --------------------------------------------------------------------------
 
     def shown(self) -> dict[str, Any]:
@@ -571,6 +580,11 @@ class Project(Aggregate):
         prototype["shared"] = True
         # A share recorded before shares named their revision shared the revision of then.
         self.shares.append({**data, "revision": data.get("revision", prototype["revision"])})
+
+    @applies("PrototypeUnshared")
+    def _unshared(self, data: dict[str, Any]) -> None:
+        self.prototypes[data["prototype_id"]]["shared"] = False
+        self.shares = [s for s in self.shares if s["prototype_id"] != data["prototype_id"]]
 
 
 def _goal_fields(goal: dict[str, Any]) -> dict[str, Any]:

@@ -33,10 +33,25 @@ ENTRY_FIELDS = ("title", "summary", "link", "tags", "subject", "grade_band", "pr
                 "visibility")
 PROFILE_FIELDS = ("organisation", "bio", "expertise", "rate_cents", "languages", "travels",
                   "travel_cost_cents")
-# Why a session of an engagement is refused (ExpertSessionRefused.reason).
+# Why a session of an engagement is refused (ExpertSessionRefused.reason), and the words the
+# hub that asked is shown (ExpertSessionRefused.explanation).
 NOT_CONFIRMED, CLOSED, HUB_NOT_IN_ENGAGEMENT = "not_confirmed", "closed", "hub_not_in_engagement"
 EXPERT_RETIRED, EXPERT_NOT_SHARED, USED_UP = "expert_retired", "expert_not_shared", "used_up"
-RECORDED = "recorded"
+OTHER_EXPERT, CANCELLED = "other_expert", "cancelled"
+REFUSALS = {
+    NOT_CONFIRMED: "the engagement is not confirmed yet",
+    CLOSED: "the engagement is closed",
+    # Also the words for an engagement that does not exist: a hub learns nothing of another
+    # county's engagements from a refusal.
+    HUB_NOT_IN_ENGAGEMENT: "your hub is not in this engagement",
+    OTHER_EXPERT: "this engagement is of another expert",
+    EXPERT_RETIRED: "the expert has retired from the pool",
+    EXPERT_NOT_SHARED: "the expert is no longer shared with your hub",
+    USED_UP: "every session the engagement bought is used",
+    CANCELLED: "the session was cancelled before it was counted",
+}
+# What became of a request, besides a refusal's reason.
+RECORDED, RETURNED = "recorded", "returned"
 
 
 def _refuse(field: str, message: str) -> ValidationError:
@@ -405,27 +420,46 @@ class Engagement(Aggregate):
             raise Conflict(f"engagement {self.id} is closed already")
         self.record("EngagementClosed", reason=reason, sessions_used=self.sessions_used)
 
-    def decide_session(self, request_id: str, hub_id: str, expert: Expert) -> str:
-        """Scheduling asks for a session of this engagement for ``hub_id``: record it
-        (ExpertSessionRecorded) or refuse it with a reason (ExpertSessionRefused). Answers
-        RECORDED or the reason; a request decided before is answered again, recording
-        nothing (idempotent per request id)."""
+    def decide_session(self, request_id: str, hub_id: str, expert_id: str, starts_at: str,
+                       expert: Expert) -> str:
+        """Scheduling asks for a session of this engagement for ``hub_id``, with ``expert_id``
+        at ``starts_at``; ``expert`` is the engagement's. Record it (ExpertSessionRecorded) or
+        refuse it with a reason (ExpertSessionRefused). Answers RECORDED or the reason; a
+        request decided before is answered again, recording nothing (idempotent per request
+        id)."""
         if request_id in self.requests:
             return self.requests[request_id]
         reason = (CLOSED if self.status == "closed" else
                   NOT_CONFIRMED if self.status != "confirmed" else
                   HUB_NOT_IN_ENGAGEMENT if hub_id not in self.hubs else
+                  OTHER_EXPERT if expert_id != self.expert_id else
                   EXPERT_RETIRED if expert.retired else
                   EXPERT_NOT_SHARED if not expert.may_serve(hub_id) else
                   USED_UP if self.sessions_left < 1 else None)
         if reason is None:
             self.record("ExpertSessionRecorded", request_id=request_id, by_hub_id=hub_id,
-                        expert_id=self.expert_id, number=self.sessions_used + 1,
-                        sessions_left=self.sessions_left - 1)
+                        engagement_id=self.id, expert_id=self.expert_id, starts_at=starts_at,
+                        number=self.sessions_used + 1, sessions_left=self.sessions_left - 1)
         else:
-            self.record("ExpertSessionRefused", request_id=request_id, by_hub_id=hub_id,
-                        expert_id=self.expert_id, reason=reason)
+            self._refuse_session(request_id, hub_id, expert_id, reason)
         return self.requests[request_id]
+
+    def return_session(self, request_id: str, hub_id: str, reason: str | None) -> None:
+        """Scheduling cancelled a booked session: one counted goes back to the engagement
+        (ExpertSessionReturned); one not asked for yet (the cancellation came first) is
+        refused now, so the request that follows is not counted. Once per request."""
+        state = self.requests.get(request_id)
+        if state == RECORDED:
+            self.record("ExpertSessionReturned", request_id=request_id, by_hub_id=hub_id,
+                        reason=reason, sessions_used=self.sessions_used - 1)
+        elif state is None:
+            self._refuse_session(request_id, hub_id, self.expert_id, CANCELLED)
+
+    def _refuse_session(self, request_id: str, hub_id: str, expert_id: str,
+                        reason: str) -> None:
+        self.record("ExpertSessionRefused", request_id=request_id, by_hub_id=hub_id,
+                    engagement_id=self.id, expert_id=expert_id, reason=reason,
+                    explanation=REFUSALS[reason])
 
     def _members_of(self, hub_id: str, members: list[str],
                     directory: Mapping[str, tuple[str, int]]) -> list[dict[str, Any]]:
@@ -491,3 +525,29 @@ class Engagement(Aggregate):
     @applies("ExpertSessionRefused")
     def _session_refused(self, data: dict[str, Any]) -> None:
         self.requests[data["request_id"]] = data["reason"]
+
+    @applies("ExpertSessionReturned")
+    def _session_returned(self, data: dict[str, Any]) -> None:
+        self.sessions_used = data["sessions_used"]
+        self.requests[data["request_id"]] = RETURNED
+
+
+class SessionRequest(Aggregate):
+    """A request for an expert session that names an engagement resources does not have: it
+    is refused on a stream of its own (the request's id), in the words of a hub that is not in
+    the engagement, so scheduling releases the booking and the hub learns nothing of whether
+    another county has an engagement of that id."""
+
+    stream_type = "session-request"
+    noun = "session request"
+
+    def refuse(self, hub_id: str, engagement_id: str, expert_id: str) -> None:
+        if self.exists:
+            return
+        self.record("ExpertSessionRefused", request_id=self.id, by_hub_id=hub_id,
+                    engagement_id=engagement_id, expert_id=expert_id,
+                    reason=HUB_NOT_IN_ENGAGEMENT, explanation=REFUSALS[HUB_NOT_IN_ENGAGEMENT])
+
+    @applies("ExpertSessionRefused")
+    def _refused(self, data: dict[str, Any]) -> None:
+        self.hub_id = data["by_hub_id"]

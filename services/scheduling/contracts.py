@@ -1,0 +1,33 @@
+"""The events scheduling publishes for other services: their contracts (eventstore.contracts).
+
+Declared before the scheduling service itself (issue 18), because resources decides on them
+(issue 17): a hub books time on a shared expert's calendar for a session of an engagement and
+asks resources to count the session against it; resources records it or refuses it, with a
+reason (services/resources/contracts.py), and scheduling confirms the booking or releases it.
+Until the service exists, tests/fixtures/planner stands in for it.
+
+Ids and times only: who is invited and why stays in scheduling.
+"""
+
+from __future__ import annotations
+
+from eventstore.contracts import Published
+
+
+class ExpertSessionRequested(Published, source="scheduling"):
+    """A hub booked a shared expert's time for a session of an engagement and asks for it to
+    be counted (the stream id is the booking's, which is the request's id in resources'
+    answer). ``starts_at`` and ``ends_at`` are moments in UTC, ISO text."""
+    hub_id: str
+    engagement_id: str
+    expert_id: str
+    starts_at: str
+    ends_at: str
+
+
+class ExpertSessionCancelled(Published, source="scheduling"):
+    """A booked expert session will not take place (cancelled by its hub): a session counted
+    for it goes back to its engagement."""
+    hub_id: str
+    engagement_id: str
+    reason: str | None
