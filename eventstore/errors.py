@@ -136,6 +136,13 @@ class RequestLineTooLong(ConsortiumError):
     title = "URI too long"
 
 
+class HeaderFieldsTooLarge(ConsortiumError):
+    """A header line, or all the headers together, longer than the gateway reads."""
+
+    status = 431
+    title = "Request header fields too large"
+
+
 class MethodNotImplemented(ConsortiumError):
     """A method HTTP does not define."""
 

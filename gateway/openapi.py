@@ -62,6 +62,8 @@ def _statuses(route: Route) -> dict[str, dict[str, Any]]:
         "414": _problem("a request line (path and query) over 8 KB: refused unread, and the "
                         "connection is closed"),
         "422": _problem("invalid input: each bad field is named"),
+        "431": _problem("a header line over 8 KB, or headers over 64 KB together: refused "
+                        "unread, and the connection is closed"),
         "503": _problem("a service or the broker cannot be reached, or did not answer in "
                         "time: the request was not applied and never will be; retry (with "
                         "the same Idempotency-Key)", {"Retry-After": {

@@ -45,6 +45,7 @@ from eventstore.errors import (
     BadRequestProblem,
     ConsortiumError,
     Forbidden,
+    HeaderFieldsTooLarge,
     MethodNotAllowedProblem,
     MethodNotImplemented,
     NotFound,
@@ -437,13 +438,40 @@ class GatewayProtocol(HttpOnlyProtocol):
         self.close_connection = 1
 
     def parse_request(self):
+        """The headers, read within the deadline; a header line or headers eventlet will not
+        read, and a Content-Length that is no length, are answered here as problem+json
+        (eventlet's own answers are bodiless 400s)."""
+        method = ""
         with eventlet.Timeout(READ_SECONDS, False):
             try:
-                return super().parse_request()
+                if not super().parse_request():
+                    return False
+                method = self.command or ""
+                length = self.headers.get("content-length")
+                if length is not None and not (length.isascii() and length.strip().isdigit()):
+                    self._refuse(BadRequestProblem(
+                        "Content-Length must be a number of bytes"), method)
+                    return False
+                if length is not None and self.headers.get("transfer-encoding") is not None:
+                    self._refuse(BadRequestProblem(
+                        "Content-Length and Transfer-Encoding are not allowed together"),
+                        method)
+                    return False
+                return True
+            except wsgi.HeaderLineTooLong:
+                self._refuse(HeaderFieldsTooLarge(
+                    f"a header line is longer than {wsgi.MAX_HEADER_LINE} bytes"),
+                    getattr(self, "command", None) or "")
+                return False
+            except wsgi.HeadersTooLarge:
+                self._refuse(HeaderFieldsTooLarge(
+                    f"the headers are longer than {wsgi.MAX_TOTAL_HEADER_SIZE} bytes "
+                    "together"), getattr(self, "command", None) or "")
+                return False
             except TimeoutError:
                 pass
         self._refuse(RequestTimedOut("the request's headers arrived too slowly"),
-                     getattr(self, "command", None) or "")
+                     getattr(self, "command", None) or method)
         raise TimeoutError("the request's headers arrived too slowly")
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from eventstore import cursors
 from eventstore.errors import NotFound
 from eventstore.identity import Identity
 from eventstore.personal import PersonalData
 from eventstore.projections import Projection, handles
-from eventstore.readmodel import ReadModel
+from eventstore.readmodel import ReadModel, page_limit
 from services.membership.directory import DirectoryReads
 
 from .domain import ENTRY_FIELDS, PROFILE_FIELDS
@@ -20,6 +21,8 @@ from .library_search import LibrarySearch
 from .matches import MatchReads
 
 _ENTRY_COLUMNS = ", ".join(ENTRY_FIELDS)
+# An entry's revisions page by a token of the last revision number shown.
+ENTRY_REVISIONS = "resources.entry-revisions.v1"
 _PROFILE_COLUMNS = ", ".join(PROFILE_FIELDS)
 
 
@@ -245,13 +248,25 @@ class ResourcesReadModel(MatchReads, LibrarySearch, DirectoryReads, ReadModel):
         row["rating"] = {"count": count, "average": round(total / count, 2) if count else None}
         return row
 
-    def revisions(self, resource_id: str) -> list[dict[str, Any]]:
-        """Every revision of an entry the caller may read, the first first."""
+    def revisions(self, resource_id: str, limit: Any, after: str | None) -> dict[str, Any]:
+        """A page of the revisions of an entry the caller may read, the first first (an
+        entry revised for years has many: paged by a token of the revision number)."""
         self.resource(resource_id)
+        kind = f"{ENTRY_REVISIONS}:{resource_id}"
+        position = cursors.decode(kind, after, self.caller)
+        limit = page_limit(limit)
+        try:
+            last = int(position["n"]) if position is not None else 0
+        except (KeyError, TypeError, ValueError):
+            raise cursors.refused() from None
         rows = self.rows("""SELECT revision, content, note, revised_at FROM library_revisions
-                            WHERE resource_id = %s ORDER BY revision""", resource_id)
-        return [{"revision": r["revision"], "note": r["note"], "revised_at": r["revised_at"],
-                 **r["content"]} for r in rows]
+                            WHERE resource_id = %s AND revision > %s
+                            ORDER BY revision LIMIT %s""", resource_id, last, limit + 1)
+        page = cursors.page(rows, limit, kind, self.caller, lambda row: {"n": row["revision"]})
+        page["items"] = [{"revision": r["revision"], "note": r["note"],
+                          "revised_at": r["revised_at"], **r["content"]}
+                         for r in page["items"]]
+        return page
 
     # -- the pool of experts ------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ ROUTES: list[Route] = [
           response=schemas.Resource),
     Route("GET", "/v1/resources/<resource>/revisions", "resource_revisions",
           "Every revision of a library entry, the first first", "library",
-          response=schemas.Revisions),
+          response=schemas.Revision, paged=True, cursor="token"),
     Route("POST", "/v1/resources/<resource>/revisions", "revise_resource",
           "Revise a library entry (its history is kept)", "library",
           body=schemas.ResourceRevision, status=201, conditional=True, roles=WRITERS,

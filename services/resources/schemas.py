@@ -290,10 +290,6 @@ class Closure(Schema):
     reason = fields.String(allow_none=True, validate=validate.Length(max=1000))
 
 
-class Revisions(Schema):
-    items = fields.List(fields.Nested(Revision), required=True)
-
-
 # -- matches and what worked elsewhere --------------------------------------------------------
 
 class MatchedProblem(Schema):

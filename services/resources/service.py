@@ -115,9 +115,10 @@ class Resources(CyclesNews, MembershipDirectory, KernelEntrypoints):
     def get_resource(self, resource_id: str) -> Any:
         return self.read_model.resource(resource_id)
 
-    @query(schemas.Revisions)
-    def resource_revisions(self, resource_id: str) -> Any:
-        return {"items": self.read_model.revisions(resource_id)}
+    @query(schemas.Revision, paged=True)
+    def resource_revisions(self, resource_id: str, limit: int = 50,
+                           after: str | None = None) -> Any:
+        return self.read_model.revisions(resource_id, limit, after)
 
     @query(schemas.Resource, paged=True, page_fields=schemas.SearchSummary)
     def search_resources(self, search: dict, limit: int = 50, after: str | None = None) -> Any:

@@ -87,6 +87,15 @@ def test_ratings_revisions_and_retirement(hubs):
     history = client.ok("GET", f"{path}/revisions", token=south)["items"]
     assert [(r["revision"], r["summary"], r["note"]) for r in history] == [
         (1, "Practice guide: multi-step problems.", None), (2, "Daily number talks.", "shorter")]
+    # A long history comes in pages, each following the last, none repeated.
+    client.ok("POST", f"{path}/revisions", {"tags": ["math"], "note": "third"}, token=north)
+    first = client.ok("GET", f"{path}/revisions?limit=2", token=south)
+    assert [r["revision"] for r in first["items"]] == [1, 2] and first["next"]
+    rest = client.ok("GET", f"{path}/revisions?limit=2&after={first['next']}", token=south)
+    assert [r["revision"] for r in rest["items"]] == [3] and rest["next"] is None
+    # Its cursor is this caller's for this entry's history: no other list takes it.
+    assert client.request("GET", f"{path}/revisions?after={first['next']}",
+                          token=north)[0] == 422
     # Only the owner hub's facilitators revise; another hub's is refused, not told more.
     assert client.request("POST", f"{path}/revisions", {"summary": "x"}, token=south)[0] in (
         403, 404)

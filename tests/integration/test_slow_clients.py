@@ -222,3 +222,27 @@ def test_readiness_is_quick_and_shared_when_a_service_is_frozen(platform):
         membership.proc.send_signal(signal.SIGCONT)
     wait_until(lambda: get(platform, "/readyz")[0] == 200, timeout=20,
                what="the service reported ready again")
+
+
+@pytest.mark.parametrize("request_head, status, detail", [
+    # A header line eventlet will not read, and headers too large together.
+    ("GET /v1/hubs HTTP/1.1\r\nHost: gateway\r\nX-Padding: " + "a" * 9000 + "\r\n\r\n",
+     431, "a header line is longer than 8192 bytes"),
+    ("GET /v1/hubs HTTP/1.1\r\nHost: gateway\r\n"
+     + "".join(f"X-Padding-{n}: {'a' * 8000}\r\n" for n in range(9)) + "\r\n",
+     431, "the headers are longer than 65536 bytes together"),
+    # A Content-Length that is no length, or one with a Transfer-Encoding.
+    ("POST /v1/hubs HTTP/1.1\r\nHost: gateway\r\nContent-Length: -1\r\n\r\n",
+     400, "Content-Length must be a number of bytes"),
+    ("POST /v1/hubs HTTP/1.1\r\nHost: gateway\r\nContent-Length: 1e3\r\n\r\n",
+     400, "Content-Length must be a number of bytes"),
+    ("POST /v1/hubs HTTP/1.1\r\nHost: gateway\r\nContent-Length: 2\r\n"
+     "Transfer-Encoding: chunked\r\n\r\n{}", 400, "not allowed together"),
+])
+def test_headers_the_gateway_will_not_read_are_problems_not_bodiless_400s(
+        platform, request_head, status, detail):
+    answer, headers, problem = answer_of(connect(platform, request_head.encode()))
+    assert answer == status and headers["content-type"] == "application/problem+json"
+    assert problem["status"] == status and detail in problem["detail"]
+    # The gateway goes on answering others.
+    assert get(platform, "/healthz")[0] == 200
