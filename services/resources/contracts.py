@@ -12,6 +12,12 @@ from __future__ import annotations
 from eventstore.contracts import Published
 
 
+class ExpertAdded(Published, source="resources"):
+    """A hub added an expert to the consortium's pool (the stream id is the expert's): that hub
+    keeps the expert's calendar in scheduling (unavailability)."""
+    hub_id: str
+
+
 class ExpertSessionRecorded(Published, source="resources"):
     """A session of an engagement was recorded for the hub that asked (the stream id is the
     engagement's): ``number`` of the sessions bought, ``sessions_left`` after it.

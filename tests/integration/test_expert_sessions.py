@@ -1,153 +1,130 @@
-"""The expert-session process (issue 17, completed by scheduling in issue 18): a hub books a
-shared expert's time for a session of an engagement; resources counts it against the
-engagement or refuses it with a reason, and the booking is confirmed or released with
-resources' words; a cancelled booking gives its session back. The real platform (membership,
-cycles, resources and the gateway, each as its own broker user) and the planner fixture run
-under scheduling's name, as scheduling will."""
+"""The expert-session process between scheduling and resources, under faults: scheduling books
+an expert's time for a session of an engagement and asks resources to count it; resources
+counts it or refuses it with a reason, and scheduling confirms or releases the booking. The same
+request delivered twice counts once; resources killed while a request waits decides it when it
+is back; a refusal frees the expert's time. Real processes, each as its own broker user (a
+module of its own: it kills services)."""
 
 from __future__ import annotations
 
 import kombu
 import pytest
 
+from tests.integration.conftest import start_service
 from tests.integration.http import token
-from tests.support import ServiceProcess, delete_queues, query, wait_until
+from tests.support import query, wait_until
 
-NORTH, SOUTH, EAST = "ses-north", "ses-south", "ses-east"
+HUB = "ses-hub"
 REQUESTS = "evt-scheduling-ExpertSessionRequested--resources.on_expert_session_requested"
 DUPLICATES = ('consumer_events_total{consumer="on_expert_session_requested",'
               'outcome="duplicate"}')
 
 
 @pytest.fixture(scope="module")
-def planner(platform, new_database, amqp_uri):
-    delete_queues(amqp_uri, REQUESTS,
-                  "evt-resources-ExpertSessionRecorded--scheduling.on_session_recorded",
-                  "evt-resources-ExpertSessionRefused--scheduling.on_session_refused")
-    process = ServiceProcess("scheduling", "tests.fixtures.planner.service:Planner",
-                             new_database(), amqp_uri)
-    yield process
-    process.stop()
-
-
-@pytest.fixture(scope="module")
-def network(platform):
-    """Three hubs with a member each; North adds an expert shared with every hub."""
+def engagement(platform):
+    """A hub engages an expert for two sessions; scheduling knows the expert."""
     client = platform["client"]
-    members = {}
-    for hub in (NORTH, SOUTH, EAST):
-        client.ok("POST", "/v1/hubs", {"id": hub, "name": f"{hub} county", "state": "CA",
-                                       "facilitator_org": "Partner nonprofit"})
-        members[hub] = client.ok("POST", f"/v1/hubs/{hub}/members", {
-            "name": f"{hub} district", "kind": "district", "grade_span": "K-8",
-            "enrollment": 120})["id"]
+    client.ok("POST", "/v1/hubs", {"id": HUB, "name": "Session County Office", "state": "OR",
+                                   "facilitator_org": "Partner nonprofit"})
+    member = client.ok("POST", f"/v1/hubs/{HUB}/members", {
+        "name": "Harney County SD 3", "kind": "district", "grade_span": "K-12",
+        "enrollment": 210})["id"]
     wait_until(lambda: query(platform["databases"]["resources"],
-                             "SELECT count(*) FROM directory_members WHERE id = ANY(%s)",
-                             (list(members.values()),))[0][0] == 3,
-               what="resources to hear of every member")
-    north = token("facilitator", [NORTH])
+                             "SELECT count(*) FROM directory_members WHERE id = %s",
+                             (member,))[0][0] == 1, what="resources to hear of the member")
+    facilitator = token("facilitator", [HUB])
     expert = client.ok("POST", "/v1/experts", {
-        "hub_id": NORTH, "name": "Dr. Rosa Quintero", "organisation": "Sierra Math Coaching",
-        "bio": "Number talks.", "expertise": ["math"], "rate_cents": 100_000,
-        "travels": False, "travel_cost_cents": 0, "sharing": "consortium"}, token=north)
-    return {"client": client, "members": members, "expert": expert["id"], "north": north,
-            "south": token("facilitator", [SOUTH])}
-
-
-@pytest.fixture
-def engagement(network):
-    """North engages the expert for two sessions, South joins; East takes no part."""
-    client, north = network["client"], network["north"]
+        "hub_id": HUB, "name": "Dr. Ana Ruiz", "organisation": "High Desert Literacy",
+        "bio": "Running records.", "expertise": ["literacy"], "rate_cents": 90_000,
+        "travels": True, "travel_cost_cents": 25_000, "sharing": "consortium"},
+        token=facilitator)["id"]
     proposed = client.ok("POST", "/v1/engagements", {
-        "hub_id": NORTH, "expert_id": network["expert"],
-        "members": [network["members"][NORTH]], "sessions": 2, "split": "equal"}, token=north)
-    path = f"/v1/engagements/{proposed['id']}"
-    client.ok("POST", f"{path}/hubs", {"hub_id": SOUTH, "members": [network["members"][SOUTH]]},
-              token=network["south"])
-    client.ok("POST", f"{path}/confirmation", None, token=north)
-    return {"id": proposed["id"], "expert": network["expert"], "path": path, "north": north,
-            "key": proposed["id"].rsplit("-", 1)[-1]}
+        "hub_id": HUB, "expert_id": expert, "members": [member], "sessions": 2,
+        "split": "equal"}, token=facilitator)
+    client.ok("POST", f"/v1/engagements/{proposed['id']}/confirmation", None,
+              token=facilitator)
+    wait_until(lambda: query(platform["databases"]["scheduling"],
+                             "SELECT count(*) FROM experts_known WHERE id = %s",
+                             (expert,))[0][0] == 1, what="scheduling to hear of the expert")
+    return {"client": client, "id": proposed["id"], "expert": expert, "token": facilitator}
 
 
-def book(planner, hub, booking, engagement, expert, day):
-    return planner.rpc("book_expert_session", hub, {
-        "id": booking, "engagement_id": engagement, "expert_id": expert,
-        "starts_at": f"2027-02-{day:02d}T17:00:00+00:00",
-        "ends_at": f"2027-02-{day:02d}T19:00:00+00:00"})
+def book(engagement, day):
+    return engagement["client"].ok("POST", f"/v1/hubs/{HUB}/meetings", {
+        "kind": "expert_session", "title": "Running records", "starts_at":
+        f"2027-02-{day:02d}T09:00", "minutes": 120, "expert_id": engagement["expert"],
+        "engagement_id": engagement["id"]}, token=engagement["token"])
 
 
-def decided(planner, booking):
-    wait_until(lambda: planner.rpc("get_expert_session", booking)["status"] != "requested",
-               what=f"resources to decide on {booking}")
-    return planner.rpc("get_expert_session", booking)
+def session_of(engagement, meeting_id):
+    return engagement["client"].ok("GET", f"/v1/meetings/{meeting_id}",
+                                   token=engagement["token"])
 
 
-def sessions_left(platform, engagement):
-    return platform["client"].ok("GET", engagement["path"],
-                                 token=engagement["north"])["sessions_left"]
+def decided(engagement, meeting_id):
+    return wait_until(lambda: (found := session_of(engagement, meeting_id))["session"]
+                      != "requested" and found, timeout=60,
+                      what=f"resources to decide on {meeting_id}")
 
 
-def test_sessions_are_counted_until_used_up_then_refused_with_the_reason(
-        platform, planner, engagement):
-    ids, key = (engagement["id"], engagement["expert"]), engagement["key"]
-    book(planner, NORTH, f"{key}-1", *ids, day=3)
-    assert decided(planner, f"{key}-1")["status"] == "confirmed"
-    book(planner, SOUTH, f"{key}-2", *ids, day=10)
-    second = decided(planner, f"{key}-2")
-    assert (second["status"], second["number"]) == ("confirmed", 2)
-    assert sessions_left(platform, engagement) == 0
-    book(planner, NORTH, f"{key}-3", *ids, day=17)
-    released = decided(planner, f"{key}-3")
-    assert released["status"] == "released"
-    assert released["reason"] == "every session the engagement bought is used"
-    # The refusal is recorded as resources' consequence of scheduling's request.
-    cause = query(planner.database_url, "SELECT event_id::text FROM events "
-                  "WHERE stream_id = %s AND type = 'ExpertSessionRequested'",
-                  (f"{key}-3",))[0][0]
-    assert query(platform["databases"]["resources"],
-                 "SELECT metadata->>'causation_id' FROM events WHERE type = "
-                 "'ExpertSessionRefused' AND data->>'request_id' = %s",
-                 (f"{key}-3",))[0][0] == cause
+def sessions_left(engagement):
+    return engagement["client"].ok("GET", f"/v1/engagements/{engagement['id']}",
+                                   token=engagement["token"])["sessions_left"]
 
 
-def test_a_hub_outside_the_engagement_learns_nothing_of_whether_it_exists(
-        planner, engagement):
-    key = engagement["key"]
-    book(planner, EAST, f"{key}-e1", engagement["id"], engagement["expert"], day=4)
-    book(planner, EAST, f"{key}-e2", f"{NORTH}.eng-nowhere-{key}", engagement["expert"], day=5)
-    outside, unknown = decided(planner, f"{key}-e1"), decided(planner, f"{key}-e2")
-    assert outside["status"] == unknown["status"] == "released"
-    assert outside["reason"] == unknown["reason"] == "your hub is not in this engagement"
-    # Another expert's time booked against this engagement is not counted against it.
-    book(planner, NORTH, f"{key}-x", engagement["id"], f"{NORTH}.exp-someone-else", day=6)
-    assert decided(planner, f"{key}-x")["reason"] == "this engagement is of another expert"
+def test_a_request_waiting_while_resources_is_down_is_decided_when_it_is_back(
+        platform, engagement):
+    platform["services"]["resources"].kill()
+    try:
+        booked = book(engagement, 1)
+        assert booked["session"] == "requested"
+    finally:
+        platform["services"]["resources"] = start_service(
+            "resources", platform["databases"]["resources"], platform["amqp"])
+    assert decided(engagement, booked["id"])["session"] == "confirmed"
 
 
-def test_a_cancelled_session_goes_back_and_a_redelivered_request_counts_once(
-        platform, planner, engagement, amqp_uri):
-    resources, key = platform["services"]["resources"], engagement["key"]
-    ids = (engagement["id"], engagement["expert"])
-    for n, day in ((1, 3), (2, 10)):
-        book(planner, NORTH, f"{key}-{n}", *ids, day=day)
-        assert decided(planner, f"{key}-{n}")["status"] == "confirmed"
-    # The first is cancelled (a snow day): its session goes back to the engagement.
-    planner.rpc("cancel_expert_session", f"{key}-1", {"reason": "snow day"})
-    wait_until(lambda: sessions_left(platform, engagement) == 1,
-               what="the cancelled session back in the engagement")
-    book(planner, SOUTH, f"{key}-3", *ids, day=24)
-    assert decided(planner, f"{key}-3")["status"] == "confirmed"
-    assert sessions_left(platform, engagement) == 0
+def test_a_redelivered_request_counts_once_and_the_one_too_many_is_released(
+        platform, engagement, amqp_uri):
+    resources = platform["services"]["resources"]
+    first = book(engagement, 8)
+    assert decided(engagement, first["id"])["session"] == "confirmed"
     recorded = "SELECT count(*) FROM events WHERE type = 'ExpertSessionRecorded'"
     count = query(platform["databases"]["resources"], recorded)[0][0]
+    left = sessions_left(engagement)
 
-    # scheduling's request for the third, delivered to resources again: decided nothing again.
-    requests = planner.rpc("read_events", [0, 0], 200, ["ExpertSessionRequested"])["events"]
-    (again,) = [e for e in requests if e["stream_id"] == f"{key}-3"]
+    # scheduling's request, delivered to resources again: decided nothing again.
+    requests = platform["services"]["scheduling"].rpc(
+        "read_events", [0, 0], 500, ["ExpertSessionRequested"])["events"]
+    (again,) = [e for e in requests if e["stream_id"] == first["id"]]
     seen = resources.metric(DUPLICATES)
     with kombu.Connection(amqp_uri) as conn:
         kombu.Producer(conn.channel()).publish(again, exchange="", routing_key=REQUESTS,
                                                serializer="json")
     wait_until(lambda: resources.metric(DUPLICATES) == seen + 1, what="the duplicate seen")
     assert query(platform["databases"]["resources"], recorded)[0][0] == count
-    assert sessions_left(platform, engagement) == 0
-    assert resources.rpc("dead_letters") == [] and planner.rpc("dead_letters") == []
+    assert sessions_left(engagement) == left
+
+    # Booking until the sessions are used: the last one is released with resources' words,
+    # and its time is free again.
+    for day in (15, 22, 23):
+        booked = book(engagement, day)
+        found = decided(engagement, booked["id"])
+        if found["session"] == "released":
+            break
+    assert found["reason"] == "every session the engagement bought is used"
+    busy = engagement["client"].ok(
+        "GET", f"/v1/experts/{engagement['expert']}/busy?from=2027-02-01T00:00:00Z"
+               "&to=2027-03-01T00:00:00Z", token=engagement["token"])["busy"]
+    assert found["occurrences"][0]["starts_at"] not in {b["starts_at"] for b in busy}
+    assert sessions_left(engagement) == 0
+    # The refusal is resources' consequence of scheduling's request.
+    cause = query(platform["databases"]["scheduling"],
+                  "SELECT event_id::text FROM events WHERE stream_id = %s "
+                  "AND type = 'ExpertSessionRequested'", (booked["id"],))[0][0]
+    assert query(platform["databases"]["resources"],
+                 "SELECT metadata->>'causation_id' FROM events WHERE type = "
+                 "'ExpertSessionRefused' AND data->>'request_id' = %s",
+                 (booked["id"],))[0][0] == cause
+    for name in ("resources", "scheduling"):
+        assert platform["services"][name].rpc("dead_letters") == []

@@ -266,9 +266,15 @@ class Expert(Aggregate):
         """``hub_id`` adds the expert to the pool and owns the entry."""
         if self.exists:
             raise Conflict(f"expert {self.id} exists already")
-        self.record("ExpertAdded", hub_id=hub_id, **self.profile(
-            organisation, bio, expertise, rate_cents, languages, travels, travel_cost_cents),
-            **self.sharing_of(sharing, hubs))
+        profile = self.profile(organisation, bio, expertise, rate_cents, languages, travels,
+                               travel_cost_cents)
+        shared = self.sharing_of(sharing, hubs)
+        self.record("ExpertAdded", hub_id=hub_id, organisation=profile["organisation"],
+                    bio=profile["bio"], expertise=profile["expertise"],
+                    rate_cents=profile["rate_cents"], languages=profile["languages"],
+                    travels=profile["travels"],
+                    travel_cost_cents=profile["travel_cost_cents"],
+                    sharing=shared["sharing"], hubs=shared["hubs"])
 
     def revise(self, **changes: Any) -> None:
         """The profile fields given (of PROFILE_FIELDS) replace the current ones."""
