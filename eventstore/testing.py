@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .aggregate import Aggregate
+from .errors import ValidationError
 from .events import RecordedEvent
 
 GivenEvent = tuple[str, dict[str, Any]]
@@ -60,6 +61,12 @@ class Scenario:
         assert match.lower() in str(self._error).lower(), f"{match!r} not in {self._error}"
         assert self.instance.pending == [], "a refused command must record nothing"
         return self._error
+
+    def then_refuses(self, field: str) -> Any:
+        """The command was refused as bad input naming ``field`` (a 422), recording nothing."""
+        error: Any = self.then_raises(ValidationError)
+        assert field in error.errors, f"{field!r} not named: {error.errors}"
+        return error
 
 
 def given(aggregate: type[Aggregate], id: str,  # noqa: A002

@@ -639,6 +639,15 @@ def test_a_counted_session_cancelled_goes_back_to_the_engagement_once():
         session("q-3", number=2, left=2)])
 
 
+def test_a_return_counts_down_from_what_is_used():
+    history = [PROPOSED, CONFIRMED, *(session(f"q-{n}", number=n, left=4 - n)
+                                      for n in range(1, 4))]
+    engagement = given(Engagement, "e-1", history).when(
+        lambda e: e.return_session("q-3", "el-dorado", None)).then([
+            returned("q-3", 2, reason=None)])
+    assert engagement.sessions_used == 2 and engagement.sessions_left == 2
+
+
 def test_a_cancellation_before_its_request_refuses_the_request_that_follows():
     engagement = given(Engagement, "e-1", [PROPOSED, CONFIRMED]).when(
         lambda e: e.return_session("q-1", "el-dorado", None)).then([

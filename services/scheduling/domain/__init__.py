@@ -327,9 +327,9 @@ class Meeting(Aggregate):
                     sequence=self.sequence + 1)
 
     def add_recording(self, link: str) -> None:
+        self._require_current()
         if self.kind != "webinar":
             raise _refuse("link", "only a webinar has a recording")
-        self._require_current()
         self.record("RecordingAdded", link=_link(link), sequence=self.sequence + 1)
 
     def _scope(self, scope: Any) -> str:

@@ -21,6 +21,7 @@ yields no occurrence at all is refused.
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -35,6 +36,7 @@ MAX_SPAN_DAYS = 2 * 366      # UNTIL at most about two school years after the st
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 KEY_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+LOCAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}")
 
 
 def _refuse(field: str, message: str) -> ValidationError:
@@ -54,7 +56,7 @@ def zone(name: Any, field: str = "time_zone") -> zoneinfo.ZoneInfo:
 def local_start(value: Any, tz: zoneinfo.ZoneInfo, field: str = "starts_at") -> datetime:
     """``YYYY-MM-DDTHH:MM`` in ``tz`` as an aware moment; a time the zone skips is refused, one
     it repeats is the first of the two."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not LOCAL.fullmatch(value):
         raise _refuse(field, "a local date and time, YYYY-MM-DDTHH:MM")
     try:
         naive = datetime.strptime(value, LOCAL_FORMAT)
