@@ -271,11 +271,83 @@ def load_resources(api: Api) -> None:
         api.post(f"/v1/engagements/{engagement}/confirmation", None, f"confirm-{engagement}")
 
 
+# El Dorado's school year 2026-27 (and a session Alpine books with the same expert).
+MEETINGS = [
+    ("el-dorado", {"id": "el-dorado.network-2026-27", "kind": "network_meeting",
+                   "title": "El Dorado network meeting", "starts_at": "2026-09-10T09:00",
+                   "minutes": 150, "rrule": "FREQ=MONTHLY;INTERVAL=2;BYDAY=2TH;COUNT=5",
+                   "location": "El Dorado County Office of Education, Placerville"}),
+    ("el-dorado", {"id": "el-dorado.visit-buckeye", "kind": "site_visit",
+                   "title": "Site visit: number talks at Buckeye Union",
+                   "starts_at": "2026-10-14T10:00", "minutes": 180,
+                   "host_member_id": "el-dorado.01",
+                   "members": ["el-dorado.02", "el-dorado.03"]}),
+    ("el-dorado", {"id": "el-dorado.visit-pollock", "kind": "site_visit",
+                   "title": "Site visit: attendance teams at Pollock Pines",
+                   "starts_at": "2027-02-17T10:00", "minutes": 180,
+                   "host_member_id": "el-dorado.05", "members": ["el-dorado.06"]}),
+    ("el-dorado", {"id": "el-dorado.checkins-04", "kind": "check_in",
+                   "title": "Monthly check-in", "starts_at": "2026-09-01T15:30",
+                   "minutes": 30, "rrule": "FREQ=MONTHLY;BYDAY=1TU;COUNT=9",
+                   "members": ["el-dorado.04"]}),
+    ("el-dorado", {"id": "el-dorado.checkin-07", "kind": "check_in",
+                   "title": "Check-in before the spring cycle", "starts_at": "2027-01-26T15:30",
+                   "minutes": 30, "members": ["el-dorado.07"]}),
+    ("el-dorado", {"id": "el-dorado.webinar-number-talks", "kind": "webinar",
+                   "title": "Webinar: number talks in small schools",
+                   "starts_at": "2026-10-21T15:30", "minutes": 60}),
+    ("el-dorado", {"id": "el-dorado.quintero-session-1", "kind": "expert_session",
+                   "title": "Dr. Quintero: multi-step problems", "starts_at": "2027-01-20T09:00",
+                   "minutes": 180, "expert_id": "el-dorado.quintero",
+                   "engagement_id": "el-dorado.quintero-2017",
+                   "members": ["el-dorado.01", "el-dorado.02", "el-dorado.03",
+                               "el-dorado.04"]}),
+    ("alpine", {"id": "alpine.quintero-session-1", "kind": "expert_session",
+                "title": "Dr. Quintero: number talks", "starts_at": "2027-01-21T09:00",
+                "minutes": 180, "expert_id": "el-dorado.quintero",
+                "engagement_id": "alpine.quintero-2027"}),
+]
+# The spring testing window (CAASPP) of the members that test in it.
+TESTING_WINDOW = ("2027-04-19", "2027-05-14", "state testing window (CAASPP)")
+
+
+def load_scheduling(api: Api) -> None:
+    """A school year of meetings, the spring testing window, and Dr. Quintero booked by El
+    Dorado and by Alpine at different times."""
+    alpine = "alpine.quintero-2027"
+    api.post("/v1/engagements", {"id": alpine, "hub_id": "alpine",
+                                 "expert_id": "el-dorado.quintero", "members": ["alpine.01"],
+                                 "sessions": 2, "split": "equal"}, f"propose-{alpine}")
+    if api.call("GET", f"/v1/engagements/{alpine}")["status"] == "proposed":
+        api.post(f"/v1/engagements/{alpine}/confirmation", None, f"confirm-{alpine}")
+    hub, first = MEETINGS[0]
+    deadline = time.monotonic() + 30
+    while not api.known("POST", f"/v1/hubs/{hub}/meetings", first,
+                        f"demo-2:meeting-{first['id']}"):
+        if time.monotonic() > deadline:
+            raise SystemExit("demo: the scheduling service did not hear of el-dorado")
+        time.sleep(0.5)
+    for hub, meeting in MEETINGS[1:]:
+        api.post(f"/v1/hubs/{hub}/meetings", meeting, f"meeting-{meeting['id']}")
+    webinar = "/v1/meetings/el-dorado.webinar-number-talks"
+    if api.call("GET", webinar)["recording_link"] is None:
+        api.post(f"{webinar}/recording",
+                 {"link": "https://example.org/el-dorado/webinars/number-talks"},
+                 "webinar-recording")
+    first_day, last_day, reason = TESTING_WINDOW
+    for n in range(1, 6):
+        member = f"el-dorado.{n:02d}"
+        api.post(f"/v1/members/{member}/blackouts", {
+            "id": f"el-dorado.caaspp-2027-{n:02d}", "starts_on": first_day,
+            "ends_on": last_day, "reason": reason}, f"blackout-{member}")
+
+
 def main() -> int:
     api = Api(os.environ.get("CONSORTIUM_HTTP_PORT", "8000"))
     facts = load(api)
     load_cycles(api)
     load_resources(api)
+    load_scheduling(api)
     tokens = {
         "admin": issue("demo-admin", "admin", ["*"]),
         "facilitator (El Dorado)": issue("demo-facilitator-eldorado", "facilitator",
@@ -296,6 +368,8 @@ def main() -> int:
           "(with -H 'Accept: image/svg+xml' for the picture)")
     print("     and '/v1/resources?q=\"chronic absence\"&kind=research', "
           "/v1/engagements/el-dorado.quintero-2017")
+    print("     and '/v1/hubs/el-dorado/meetings?from=2026-09-01&to=2027-06-30', "
+          "/v1/hubs/el-dorado/calendar.ics")
     return 0
 
 

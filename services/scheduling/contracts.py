@@ -1,10 +1,9 @@
 """The events scheduling publishes for other services: their contracts (eventstore.contracts).
 
-Declared before the scheduling service itself (issue 18), because resources decides on them
-(issue 17): a hub books time on a shared expert's calendar for a session of an engagement and
-asks resources to count the session against it; resources records it or refuses it, with a
-reason (services/resources/contracts.py), and scheduling confirms the booking or releases it.
-Until the service exists, tests/fixtures/planner stands in for it.
+A hub books time on a shared expert's calendar for a session of an engagement and asks
+resources to count the session against it; resources records it or refuses it, with a reason
+(services/resources/contracts.py), and scheduling confirms the booking or releases it
+(decisions 008 and 009).
 
 Ids and times only: who is invited and why stays in scheduling.
 """
