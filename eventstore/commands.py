@@ -234,6 +234,12 @@ class Session:
                 projection.apply_batch(self.cur, events)
 
 
+def _words(said: Any, detail: str | None) -> str | None:
+    """What a projection says of a constraint: words, or a function of PostgreSQL's detail
+    (``Key (…)=(…) conflicts with existing key (…)=(…)``), to name what is in the way."""
+    return said(detail or "") if callable(said) else said
+
+
 @dataclass(frozen=True)
 class _Replayed:
     response: Any
@@ -393,7 +399,8 @@ class UnitOfWork:
                 # again, it would meet the same row: refused at once, in the words the
                 # projection or the read model gives the constraint (``conflicts``).
                 constraint = exc.diag.constraint_name
-                said = [getattr(part, "conflicts", {}).get(constraint)
+                said = [_words(getattr(part, "conflicts", {}).get(constraint),
+                               exc.diag.message_detail)
                         for part in (*self.inline, read_model)]
                 raise Conflict(next((s for s in said if s), "this conflicts with an existing "
                                     f"entry ({exc.diag.table_name}); read what is there and "

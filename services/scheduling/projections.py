@@ -5,7 +5,8 @@ at once whether the expert was free) and rebuildable from the log."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+import re
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from psycopg2.extras import Json
@@ -27,7 +28,18 @@ MEETING_COLUMNS = ("id, hub_id, kind, title, time_zone, starts_at, minutes, rrul
                    "continued_by, version")
 # A hub's occurrences in a window page by a token of (start, meeting, occurrence).
 HUB_MEETINGS = "scheduling.hub-meetings.v1"
-BUSY = "the expert is busy then"
+EXISTING = re.compile(r'existing key \(expert_id, during\)=\(.*, \["?([^",]+)"?,"?([^")]+)"?\)\)')
+
+
+def busy(detail: str) -> str:
+    """The 409 of a second hold of an expert's time: when the expert is busy (from the
+    constraint's detail: the time held, never whose it is)."""
+    found = EXISTING.search(detail)
+    if found is None:
+        return "the expert is busy then; choose another time"
+    first, last = (datetime.fromisoformat(t.strip()).astimezone(UTC).isoformat()
+                   for t in found.groups())
+    return f"the expert is busy then: from {first} to {last}; choose another time"
 
 
 class Meetings(Projection):
@@ -37,7 +49,7 @@ class Meetings(Projection):
     name = "meetings"
     tables = ("meetings_view", "expert_slots")
     inline = True
-    conflicts = {"expert_slots_expert_free": BUSY}
+    conflicts = {"expert_slots_expert_free": busy}
 
     @handles("MeetingScheduled", "MeetingRescheduled", "OccurrenceRescheduled",
              "OccurrenceCancelled", "SeriesEnded", "MeetingCancelled", "RecordingAdded",

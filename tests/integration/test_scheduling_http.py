@@ -354,7 +354,22 @@ def session_body(expert, engagement, starts_at, minutes=120):
             "minutes": minutes, "expert_id": expert, "engagement_id": engagement}
 
 
-def test_two_hubs_never_double_book_an_expert_even_at_the_same_instant(network, expert):
+@pytest.fixture(scope="module")
+def shared_engagement(network, expert):
+    """West and East engage the expert together (confirmed): either hub's session counts."""
+    client = network["client"]
+    proposed = client.ok("POST", "/v1/engagements", {
+        "hub_id": WEST, "expert_id": expert, "members": [network["members"]["Camino"]],
+        "sessions": 10, "split": "equal"}, token=network["west"])
+    path = f"/v1/engagements/{proposed['id']}"
+    client.ok("POST", f"{path}/hubs", {"hub_id": EAST, "members": [network["east_member"]]},
+              token=network["east"])
+    client.ok("POST", f"{path}/confirmation", None, token=network["west"])
+    return proposed["id"]
+
+
+def test_two_hubs_never_double_book_an_expert_even_at_the_same_instant(
+        network, expert, shared_engagement):
     client = network["client"]
     attempts = [(WEST if n % 2 else EAST, network["west"] if n % 2 else network["east"])
                 for n in range(12)]
@@ -362,17 +377,23 @@ def test_two_hubs_never_double_book_an_expert_even_at_the_same_instant(network, 
     def book(attempt):
         hub, bearer = attempt
         return client.request("POST", f"/v1/hubs/{hub}/meetings",
-                              session_body(expert, f"{hub}.eng-x", "2027-06-01T09:00"),
+                              session_body(expert, shared_engagement, "2027-06-01T09:00"),
                               token=bearer)
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
         answers = list(pool.map(book, attempts))
     statuses = sorted(a[0] for a in answers)
     assert statuses == [201] + [409] * 11, statuses
+    (won,) = [payload for status, _, payload in answers if status == 201]
+    assert wait_until(lambda: client.ok("GET", f"/v1/meetings/{won['id']}")["session"]
+                      != "requested", what="resources to count it") is not None
+    assert client.ok("GET", f"/v1/meetings/{won['id']}")["session"] == "confirmed"
     for status, _, problem in answers:
         if status == 409:
             assert problem["constraint"] == "expert_slots_expert_free"
-            assert "busy" in problem["detail"] and WEST not in problem["detail"] \
-                and EAST not in problem["detail"]
+            # The conflicting time, never the other hub.
+            assert problem["detail"] == ("the expert is busy then: from "
+                                         "2027-06-01T16:00:00+00:00 to "
+                                         "2027-06-01T18:00:00+00:00; choose another time")
     # Every hub sees that the expert is busy then, never whose time it is.
     busy = client.ok("GET", f"/v1/experts/{expert}/busy?from=2027-06-01T00:00:00Z"
                             "&to=2027-06-02T00:00:00Z", token=network["east"])
@@ -455,3 +476,24 @@ def test_dates_shown_are_aware(network):
     meeting = schedule(network, rrule=None, starts_at="2027-09-09T09:00", title="x")
     start = dt.datetime.fromisoformat(meeting["occurrences"][0]["starts_at"])
     assert start.utcoffset() == dt.timedelta(0)
+
+
+def test_the_routes_are_in_the_openapi_document_with_their_constraints(network):
+    document = network["client"].ok("GET", "/openapi.json", token=None)
+    paths = document["paths"]
+    for path in ("/v1/hubs/{hub}/calendar.ics", "/v1/people/{person}/calendar.ics",
+                 "/v1/calendars/people/{link}.ics", "/v1/calendars/hubs/{link}.ics"):
+        assert "text/calendar" in paths[path]["get"]["responses"]["200"]["content"], path
+    assert "security" in paths["/v1/hubs/{hub}/calendar.ics"]["get"] or document.get(
+        "security")
+    assert paths["/v1/calendars/people/{link}.ics"]["get"].get("security") == []
+    schemas = document["components"]["schemas"]
+    created = schemas["MeetingCreate"]["properties"]
+    assert (created["minutes"]["minimum"], created["minutes"]["maximum"]) == (5, 720)
+    assert created["kind"]["enum"] == ["network_meeting", "site_visit", "check_in", "webinar",
+                                       "expert_session"]
+    assert created["starts_at"]["pattern"]
+    finding = schemas["FindATime"]["properties"]
+    assert finding["people"]["maxItems"] == 300 and finding["limit"]["maximum"] == 50
+    window = {p["name"]: p for p in paths["/v1/hubs/{hub}/meetings"]["get"]["parameters"]}
+    assert window["from"]["required"] and window["to"]["schema"]["format"] == "date"

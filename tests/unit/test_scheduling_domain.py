@@ -559,3 +559,124 @@ def test_a_meeting_from_its_row_expands_as_the_aggregate_does():
     assert bounds(late)[1] == datetime(2027, 12, 20, 20, tzinfo=UTC)
     early = given(Meeting, "mtg-1", [SERIES, moved(KEYS[0], "2026-08-01T10:00")]).instance
     assert bounds(early)[0] == datetime(2026, 8, 1, 17, tzinfo=UTC)
+
+
+# -- boundaries: every count and sequence as the log gives them back ----------------------------
+
+MOVED_ONCE = [SERIES, moved(KEYS[3], "2027-03-12T10:00")]    # sequence 1
+
+
+def test_every_change_counts_the_sequence_up_from_where_it_is():
+    # From 1, +1 is 2 (where ^1 would be 0 and |1 would be 1).
+    for act, expected in (
+            (lambda m: m.reschedule(KEYS[1], "this", "2026-11-13T09:00", None),
+             moved(KEYS[1], "2026-11-13T09:00", seq=2)),
+            (lambda m: m.cancel(KEYS[1], "this", None), cancelled(KEYS[1], None, seq=2)),
+            (lambda m: m.cancel(None, "all", None),
+             ("MeetingCancelled", {"reason": None, "sequence": 2})),
+            (lambda m: m.reschedule(None, "all", "2026-09-10T10:00", None),
+             ("MeetingRescheduled", {"starts_at": "2026-09-10T10:00", "minutes": 120,
+                                     "rrule": RULE, "sequence": 2})),
+            (lambda m: m.cancel(KEYS[4], "following", None),
+             ("SeriesEnded", {"before": KEYS[4], "rrule": "FREQ=MONTHLY;INTERVAL=2;BYDAY=2TH;"
+                              "UNTIL=20270513T155959Z", "continued_by": None,
+                              "sequence": 2}))):
+        given(Meeting, "mtg-1", MOVED_ONCE).when(act).then([expected])
+    following = Meeting("mtg-2")
+    given(Meeting, "mtg-1", MOVED_ONCE).when(lambda m: m.reschedule(
+        KEYS[4], "following", "2027-05-13T13:00", None, following)).then([
+            ("SeriesEnded", {"before": KEYS[4], "rrule": "FREQ=MONTHLY;INTERVAL=2;BYDAY=2TH;"
+                             "UNTIL=20270513T155959Z", "continued_by": "mtg-2",
+                             "sequence": 2})])
+    webinar = [scheduled("webinar", None), ("RecordingAdded", {"link": "https://a.org/1",
+                                                              "sequence": 1})]
+    given(Meeting, "mtg-1", webinar).when(lambda m: m.add_recording("https://a.org/2")).then([
+        ("RecordingAdded", {"link": "https://a.org/2", "sequence": 2})])
+
+
+def test_a_check_in_records_only_its_scheduling():
+    given(Meeting, "mtg-1").when(schedule("check_in", rule=None, members=["m-gold"])).then([
+        scheduled("check_in", None, ["m-gold"], ["driver"])])
+
+
+def test_an_occurrence_moved_onto_anothers_time_is_not_taken_for_it():
+    meeting = given(Meeting, "mtg-1", [SERIES, moved(KEYS[1], "2027-03-11T09:00")]).instance
+    assert meeting.occurrence(KEYS[3]).key == KEYS[3]
+    assert meeting.occurrence(KEYS[1]).key == KEYS[1]
+
+
+def test_a_single_meeting_is_its_own_occurrence_with_or_without_its_key():
+    single = given(Meeting, "mtg-1", [scheduled(rule=None, start="2027-02-02T09:00")]).instance
+    assert single.occurrence(None).key == "2027-02-02T17:00:00Z"
+    assert single.occurrence("2027-02-02T17:00:00Z").key == "2027-02-02T17:00:00Z"
+    series = given(Meeting, "mtg-1", [SERIES]).instance
+    series.occurrence(KEYS[2])
+    with pytest.raises(ValidationError):
+        series.occurrence(None)
+
+
+def test_a_single_meeting_moved_earlier_for_as_long_moves():
+    single = scheduled(rule=None, start="2027-02-02T09:00")
+    given(Meeting, "mtg-1", [single]).when(lambda m: m.reschedule(
+        None, "all", "2027-02-01T09:00", None)).then([
+            ("MeetingRescheduled", {"starts_at": "2027-02-01T09:00", "minutes": 120,
+                                    "rrule": None, "sequence": 1})])
+
+
+def test_an_occurrence_cannot_be_changed_in_place():
+    meeting = given(Meeting, "mtg-1", [SERIES]).instance
+    with pytest.raises(AttributeError):
+        meeting.occurrences()[0].cancelled = True   # type: ignore[misc]
+
+
+def test_titles_links_members_and_attendance_are_bounded_at_their_limits():
+    args = received(HUB, "network_meeting", None, TZ, "2026-09-10T09:00", 60, None, None, None)
+    given(Meeting, "mtg-1").when(lambda m: m.schedule(*args, DIRECTORY)).then_refuses("title")
+    for title, ok in (("t" * 200, True), ("t" * 201, False)):
+        scenario = given(Meeting, "mtg-1").when(lambda m, title=title: m.schedule(
+            HUB, "network_meeting", title, TZ, "2026-09-10T09:00", 60, None, None, None,
+            DIRECTORY))
+        if ok:
+            assert scenario.instance.title == title
+        else:
+            scenario.then_refuses("title")
+    many = {f"m-{n:03d}": HUB for n in range(201)}
+    for count, ok in ((200, True), (201, False)):
+        chosen = sorted(many)[:count]
+        scenario = given(Meeting, "mtg-1").when(lambda m, chosen=chosen: m.schedule(
+            HUB, "network_meeting", "t", TZ, "2026-09-10T09:00", 60, None, chosen, None, many))
+        if ok:
+            assert len(scenario.instance.members) == 200
+        else:
+            scenario.then_refuses("members")
+    webinar = [scheduled("webinar", None)]
+    link = "https://example.org/" + "r" * (2000 - len("https://example.org/"))
+    given(Meeting, "mtg-1", webinar).when(lambda m: m.add_recording(link)).then([
+        ("RecordingAdded", {"link": link, "sequence": 1})])
+    given(Meeting, "mtg-1", webinar).when(lambda m: m.add_recording(link + "r")) \
+        .then_refuses("link")
+    people = [f"p-{n:04d}" for n in range(2001)]
+    given(Meeting, "mtg-1", [PAST]).when(lambda m: m.record_attendance(
+        PAST_KEY, people[:2000], set(people), NOW)).then([
+            ("AttendanceRecorded", {"occurrence": PAST_KEY, "present": people[:2000]})])
+    given(Meeting, "mtg-1", [PAST]).when(lambda m: m.record_attendance(
+        PAST_KEY, people, set(people), NOW)).then_refuses("present")
+
+
+def test_the_hub_keeping_an_experts_calendar_is_the_owner_whatever_its_name_sorts_like():
+    for hub in ("alpine", "placer", "el-dorado-2"):
+        given(ExpertCalendar, "x-1").when(lambda c, hub=hub: c.mark_unavailable(
+            hub, HUB, "off-1", AT, AT + timedelta(days=1), None)).then_refuses("hub_id")
+
+
+def test_a_row_read_from_the_database_is_cancelled_by_its_value():
+    meeting = given(Meeting, "mtg-1", [SERIES]).instance
+    row = {"id": "mtg-1", "hub_id": HUB, "kind": meeting.kind, "title": meeting.title,
+           "time_zone": TZ, "starts_at": meeting.start, "minutes": meeting.minutes,
+           "rrule": meeting.rule, "members": None, "roles": meeting.roles, "location": None,
+           "host_member_id": None, "expert_id": None, "engagement_id": None,
+           "recording_link": None, "session": None, "session_number": None, "reason": None,
+           "sequence": 0, "exceptions": {}, "version": 1,
+           # A text the database gave back: equal to "cancelled", not the same object.
+           "status": "".join(["cancel", "led"])}
+    assert planned(row).cancelled
