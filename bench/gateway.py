@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("CONSORTIUM_DEV_MODE", "1")
 
+from common import for_seconds, percentile  # noqa: E402
+
 from deploy import runner  # noqa: E402
 from eventstore.config import DEV_DB_PASSWORD  # noqa: E402
 from eventstore.provision import drop_database, ensure_database  # noqa: E402
@@ -34,17 +36,11 @@ DB = "consortium_bench_gateway"
 HTTP_PORT, METRICS_PORT = 18700, 18701
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
-
-
 def load(clients: int, seconds: float, request) -> tuple[float, float, int]:
-    stop = threading.Event()
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
 
-    def client(i: int) -> None:
+    def client(i: int, stop: threading.Event) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", HTTP_PORT, timeout=30)
         n = 0
         while not stop.is_set():
@@ -56,15 +52,7 @@ def load(clients: int, seconds: float, request) -> tuple[float, float, int]:
                 errors[i] += 1
         conn.close()
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    time.sleep(seconds)
-    stop.set()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
+    elapsed = for_seconds(clients, seconds, client)
     flat = [x for lat in latencies for x in lat]
     return len(flat) / elapsed, percentile(flat, 0.99) * 1000, sum(errors)
 

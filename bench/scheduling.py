@@ -52,6 +52,8 @@ import warnings  # noqa: E402
 
 with warnings.catch_warnings():   # eventlet announces its own deprecation on import
     warnings.simplefilter("ignore")
+    from common import for_seconds, free_port, percentile, rabbitmqctl  # noqa: E402
+
     from deploy import runner  # noqa: E402
     from eventstore.config import DEV_DB_PASSWORD  # noqa: E402
     from eventstore.db import connect  # noqa: E402
@@ -68,11 +70,6 @@ YEAR = (date(2027, 8, 2), date(2028, 6, 30))
 
 def url(service: str) -> str:
     return f"postgresql://{ROLE}:{DEV_DB_PASSWORD}@localhost:5432/consortium_bench_{service}"
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else 0.0
 
 
 class Api:
@@ -172,11 +169,10 @@ def network_meeting() -> dict:
 def find_a_time_load(port: int, west: list[str], clients: int, seconds: float,
                      seed: int) -> tuple[list[float], int]:
     bearer = issue("bench-west-facilitator", "facilitator", [WEST])
-    stop = threading.Event()
     times: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
 
-    def client(i: int) -> None:
+    def client(i: int, stop: threading.Event) -> None:
         api = Api(port, bearer)
         rng = random.Random(seed + i)
         while not stop.is_set():
@@ -192,24 +188,17 @@ def find_a_time_load(port: int, west: list[str], clients: int, seconds: float,
             times[i].append((time.perf_counter() - started) * 1000)
             errors[i] += status != 200
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    time.sleep(seconds)
-    stop.set()
-    for t in threads:
-        t.join()
+    for_seconds(clients, seconds, client)
     return [ms for ts in times for ms in ts], sum(errors)
 
 
 def contended_load(port: int, clients: int, seconds: float, seed: int) -> dict[str, int]:
     tokens = {WEST: issue("bench-west-f", "facilitator", [WEST]),
               EAST: issue("bench-east-f", "facilitator", [EAST])}
-    stop = threading.Event()
     counts = [{"booked": 0, "refused": 0, "errors": 0} for _ in range(clients)]
     starts = [datetime(2028, 7, 3, 8) + timedelta(minutes=30 * n) for n in range(14 * 20)]
 
-    def client(i: int) -> None:
+    def client(i: int, stop: threading.Event) -> None:
         hub = WEST if i % 2 else EAST
         api = Api(port, tokens[hub])
         rng = random.Random(seed + 100 + i)
@@ -222,13 +211,7 @@ def contended_load(port: int, clients: int, seconds: float, seed: int) -> dict[s
             key = {201: "booked", 409: "refused"}.get(status, "errors")
             counts[i][key] += 1
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    time.sleep(seconds)
-    stop.set()
-    for t in threads:
-        t.join()
+    for_seconds(clients, seconds, client)
     return {k: sum(c[k] for c in counts) for k in ("booked", "refused", "errors")}
 
 
@@ -244,10 +227,6 @@ def double_bookings() -> int:
                         AND a.session IN ('requested', 'confirmed')
                         AND b.session IN ('requested', 'confirmed')""", (CONTENDED,))
         return int(cur.fetchone()[0])
-
-
-def rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
 def main() -> int:
@@ -266,12 +245,12 @@ def main() -> int:
     rabbitmqctl("add_vhost", vhost)
     rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
     amqp = f"pyamqp://guest:guest@localhost:5672/{vhost}"
-    http_port = runner_free_port()
+    http_port = free_port()
     nameko = str(Path(sys.executable).parent / "nameko")
     config = str(ROOT / "deploy" / "nameko.yaml")
     specs = []
     for service in SERVICES:
-        metrics = runner_free_port()
+        metrics = free_port()
         specs.append(runner.ProcessSpec(
             f"bench-scheduling-{service}",
             [nameko, "run", "--config", config,
@@ -330,13 +309,6 @@ def main() -> int:
         with contextlib.suppress(subprocess.SubprocessError):
             rabbitmqctl("delete_vhost", vhost)
     return 0
-
-
-def runner_free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 if __name__ == "__main__":

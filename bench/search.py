@@ -52,7 +52,6 @@ import json
 import os
 import random
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -72,6 +71,8 @@ import warnings  # noqa: E402
 
 with warnings.catch_warnings():   # eventlet announces its own deprecation on import
     warnings.simplefilter("ignore")
+    from common import for_seconds, free_port, percentile, rabbitmqctl  # noqa: E402
+
     from deploy import runner  # noqa: E402
     from eventstore.config import DEV_DB_PASSWORD  # noqa: E402
     from eventstore.db import connect  # noqa: E402
@@ -335,11 +336,6 @@ def identity(hub: str) -> Identity:
     return Identity(sub=f"facilitator@{hub}", role="facilitator", hubs=(hub,))
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p))] if ordered else 0.0
-
-
 class Http:
     def __init__(self, port: int) -> None:
         self.port = port
@@ -378,11 +374,10 @@ class Sql:
 def run_load(make_client, plan, clients: int, seconds: float, timed_inside: bool):
     """``clients`` threads going through ``plan`` (each from its own offset) for ``seconds``;
     latencies in ms by query kind, and the number of errors."""
-    stop = threading.Event()
     results: list[list[tuple[str, float]]] = [[] for _ in range(clients)]
     errors = [0] * clients
 
-    def client(i: int) -> None:
+    def client(i: int, stop: threading.Event) -> None:
         ask, close = make_client()
         n = i * len(plan) // clients
         try:
@@ -401,13 +396,7 @@ def run_load(make_client, plan, clients: int, seconds: float, timed_inside: bool
         finally:
             close()
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    time.sleep(seconds)
-    stop.set()
-    for t in threads:
-        t.join()
+    for_seconds(clients, seconds, client)
     flat = [r for rs in results for r in rs]
     return flat, sum(errors)
 
@@ -461,16 +450,6 @@ def cpu_s(pid: int | None) -> float:
         return 0.0
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
 
 def main() -> int:

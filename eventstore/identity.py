@@ -306,6 +306,23 @@ def hub_readers(caller: Identity, target: Any) -> None:
     caller.require_read(target.hub_id, _what(target))
 
 
+def hub_people(caller: Identity, target: Any) -> None:
+    """The people of the object's hub who act in it: its facilitators (and admins) and its
+    members (a member shares into its hub's library, answers for its people's RSVPs); not an
+    agency or an operator, who read and never act in a hub."""
+    caller.require_read(target.hub_id, _what(target))
+    if caller.role not in ("admin", "facilitator", "member"):
+        raise Forbidden(f"role {caller.role} may not act in {_what(target)}")
+
+
+def facilitators(caller: Identity, target: Any = None) -> None:
+    """Some hub's facilitator (or an admin), whatever the target's hub: for a command whose
+    body names the hub it acts for, which the command checks (joining another hub's
+    engagement, keeping a shared expert's calendar)."""
+    if caller.role not in ("admin", "facilitator"):
+        raise Forbidden(f"role {caller.role} may not do this")
+
+
 def member_work(caller: Identity, target: Any) -> None:
     """A member's own improvement work: its hub's facilitators, or the member itself."""
     caller.require_project_write(target.hub_id, target.member_id, _what(target))

@@ -11,7 +11,7 @@ from eventstore.commands import Session
 from eventstore.consumers import consumes
 from eventstore.entrypoints import KernelEntrypoints, command, query
 from eventstore.errors import Forbidden
-from eventstore.identity import Identity, hub_writers
+from eventstore.identity import Identity, facilitators, hub_people, hub_writers
 from eventstore.ids import id_for
 from eventstore.kernel import Kernel
 from eventstore.validation import load
@@ -39,25 +39,12 @@ def the_engagement(service: Any, engagement: Engagement, session: Session) -> An
 
 # Who may give a command, beyond the kernel's hub_writers (facilitators of the object's hub).
 
-def hub_contributors(caller: Identity, hub: Any) -> None:
-    """A hub's facilitators, and its members (who share into its library as member_share)."""
-    caller.require_read(hub.hub_id, f"hub {hub.id}")
-    if caller.role not in ("admin", "facilitator", "member"):
-        raise Forbidden(f"role {caller.role} may not add to this hub's library")
-
-
 def readers_of_entry(caller: Identity, entry: LibraryEntry) -> None:
     """Whoever may read the entry: its hub's people, and every hub's for a shared entry."""
     if entry.visibility == "hub" or entry.retired:
         caller.require_read(entry.hub_id, f"resource {entry.id}")
     elif not caller.hubs or caller.role not in ("admin", "facilitator", "member"):
         raise Forbidden(f"role {caller.role} may not rate resources")
-
-
-def facilitators(caller: Identity, target: Any) -> None:
-    """Some hub's facilitator (the hub the body names is checked by ``acting_hub``)."""
-    if caller.role not in ("admin", "facilitator"):
-        raise Forbidden(f"role {caller.role} may not change engagements")
 
 
 def acting_hub(session: Session, hub_id: str) -> directory.Hub:
@@ -88,7 +75,7 @@ class Resources(CyclesNews, MembershipDirectory, KernelEntrypoints):
     # -- the library ----------------------------------------------------------------------------
 
     @command(known_hub, schemas.ResourceCreate, target_in="hub_id", changes_target=False,
-             access=hub_contributors)
+             access=hub_people)
     def publish_resource(self, hub: directory.Hub, data: dict, session: Session) -> Any:
         entry = session.create(LibraryEntry, id_for(hub.id, data.get("id"), "res"))
         entry.publish(hub.id, data["kind"], data["title"], data["summary"], data["link"],

@@ -12,8 +12,8 @@ from eventstore import links
 from eventstore.commands import Session
 from eventstore.consumers import consumes
 from eventstore.entrypoints import KernelEntrypoints, command, declares, query, rpc
-from eventstore.errors import Forbidden, ValidationError
-from eventstore.identity import Identity, hub_writers, member_work
+from eventstore.errors import ValidationError
+from eventstore.identity import facilitators, hub_people, hub_writers, member_work
 from eventstore.ids import id_for
 from eventstore.kernel import Kernel
 from eventstore.validation import dump, load
@@ -40,13 +40,6 @@ def the_blackout(service: Any, blackout: Blackout, session: Session) -> Any:
     return session.read_model.blackout(blackout.id)
 
 
-def hub_people(caller: Identity, target: Any) -> None:
-    """Anyone of the meeting's hub who answers for its people: facilitators and members."""
-    caller.require_read(target.hub_id, f"meeting {target.id}")
-    if caller.role not in ("admin", "facilitator", "member"):
-        raise Forbidden(f"role {caller.role} may not answer for a meeting's people")
-
-
 def active_members(session: Session, hub_id: str) -> dict[str, str]:
     """What membership said of a hub's active members: member id -> hub id."""
     return {m.id: m.hub_id for m in session.read_model.members(hub_id, active_only=True)}
@@ -63,11 +56,6 @@ def the_expert_calendar(service: Any, calendar: ExpertCalendar, session: Session
     """What the expert's calendar holds from yesterday on, for about a year."""
     return {"expert_id": calendar.id, "busy": session.read_model.expert_busy(
         calendar.id, session.now - timedelta(days=1), session.now + timedelta(days=400))}
-
-
-def any_facilitator(caller: Identity, target: Any) -> None:
-    if caller.role not in ("admin", "facilitator"):
-        raise Forbidden(f"role {caller.role} may not keep an expert's calendar")
 
 
 class Scheduling(MembershipDirectory, KernelEntrypoints):
@@ -159,7 +147,7 @@ class Scheduling(MembershipDirectory, KernelEntrypoints):
                          after: str | None = None) -> Any:
         return self.read_model.member_blackouts(member_id, limit, after)
 
-    @command(expert_calendar, schemas.Unavailability, access=any_facilitator,
+    @command(expert_calendar, schemas.Unavailability, access=facilitators,
              changes_target=False, answer=schemas.ExpertCalendar, shows=the_expert_calendar)
     def mark_expert_unavailable(self, calendar: ExpertCalendar, data: dict,
                                 session: Session) -> None:
@@ -239,24 +227,21 @@ class Scheduling(MembershipDirectory, KernelEntrypoints):
         """A new secret link to a person's calendar, for a calendar app; the one before stops
         working (404). Not a command with an Idempotency-Key (its route is a PUT): a kept
         answer would keep the secret."""
-        caller = self.caller()
         hub_id, _ = self.read_model.person_meetings(person_id)
-        caller.require_write(hub_id, f"person {person_id}")
-        with self.kernel.db.transaction() as cur:
-            secret = links.issue(cur, PERSON_CALENDAR, person_id, hub_id)
-        return dump(schemas.CalendarLink, {
-            "object_id": person_id, "link": secret,
-            "path": f"/v1/calendars/people/{secret}.ics"})
+        return self._new_link(PERSON_CALENDAR, person_id, hub_id, "people")
 
     @rpc
     @declares(None, schemas.CalendarLink)
     def rotate_hub_calendar_link(self, hub_id: str) -> dict:
         hub = self.read_model.hub(hub_id)
-        self.caller().require_write(hub.id, f"hub {hub.id}")
+        return self._new_link(HUB_CALENDAR, hub.id, hub.id, "hubs")
+
+    def _new_link(self, kind: str, object_id: str, hub_id: str, feeds: str) -> dict:
+        self.caller().require_write(hub_id, f"{feeds[:-1]} {object_id}")
         with self.kernel.db.transaction() as cur:
-            secret = links.issue(cur, HUB_CALENDAR, hub.id, hub.id)
-        return dump(schemas.CalendarLink, {
-            "object_id": hub.id, "link": secret, "path": f"/v1/calendars/hubs/{secret}.ics"})
+            secret = links.issue(cur, kind, object_id, hub_id)
+        return dump(schemas.CalendarLink, {"object_id": object_id, "link": secret,
+                                           "path": f"/v1/calendars/{feeds}/{secret}.ics"})
 
     @query(None)
     def person_calendar_by_link(self, link: str) -> str:

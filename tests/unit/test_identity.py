@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from eventstore.errors import Unauthorized
-from eventstore.identity import CALL_SECONDS, Call, Identity, call_digest
+from eventstore.errors import Forbidden, NotFound, Unauthorized
+from eventstore.identity import CALL_SECONDS, Call, Identity, call_digest, facilitators, hub_people
 
 CALL = Call("membership.get_person", "c-1", "r-1", call_digest(["el-dorado.ana"], {}))
 FACILITATOR = Identity(sub="f-1", role="facilitator", hubs=("el-dorado",))
@@ -71,3 +71,35 @@ def test_the_digest_is_of_the_arguments_as_the_service_receives_them():
 
 def test_claims_travel_unsigned_inside_a_worker_and_come_back_whole():
     assert Identity.from_claims(FACILITATOR.claims()) == FACILITATOR
+
+
+# -- who may give a command (the access rules services name) ---------------------------------
+
+class Target:
+    noun = "meeting"
+    id = "mtg-1"
+    hub_id = "hub-a"
+
+
+@pytest.mark.parametrize("role, hubs, allowed", [
+    ("facilitator", ("hub-a",), True), ("member", ("hub-a",), True),
+    ("admin", ("*",), True), ("facilitator", ("hub-b",), False),
+    ("agency", ("hub-a",), False), ("operator", ("hub-a",), False)])
+def test_a_hubs_people_act_in_it(role, hubs, allowed):
+    caller = Identity(sub="x", role=role, hubs=hubs)
+    if allowed:
+        hub_people(caller, Target())
+    else:
+        with pytest.raises((Forbidden, NotFound)):
+            hub_people(caller, Target())
+
+
+@pytest.mark.parametrize("role, allowed", [("facilitator", True), ("admin", True),
+                                           ("member", False), ("agency", False)])
+def test_facilitators_of_any_hub(role, allowed):
+    caller = Identity(sub="x", role=role, hubs=("hub-z",))
+    if allowed:
+        facilitators(caller, Target())
+    else:
+        with pytest.raises(Forbidden):
+            facilitators(caller)
