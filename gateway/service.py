@@ -669,6 +669,9 @@ class Gateway:
                                       {"_body": ["nested too deeply"]}) from None
         if route.body is not None:
             load(route.body, body)   # refuse bad input here; the service checks again
+        elif body != {}:
+            raise ValidationError(f"{route.method} {route.path} takes no body",
+                                  {"_body": ["nothing, or {}"]})
         return body
 
     # -- operations --------------------------------------------------------------------------
