@@ -248,6 +248,8 @@ def test_feedback_of_past_meetings_is_averaged_per_meeting_and_per_hub(network, 
     ("rrule", "FREQ=MINUTELY;COUNT=3", "rrule"),
     ("rrule", "not a rule", "rrule"),
     ("rrule", "FREQ=DAILY;UNTIL=20400101T000000Z", "rrule"),
+    ("rrule", "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;COUNT=1", "rrule"),   # never occurs
+    ("rrule", "FREQ=YEARLY;COUNT=5", "rrule"),                          # past 732 days
     ("time_zone", "America/Nowhere", "time_zone"),
     ("minutes", 0, "minutes"),
     ("minutes", 30 * 24 * 60, "minutes"),

@@ -232,3 +232,28 @@ def test_a_local_day_may_be_23_or_25_hours():
 
 def test_local_text_is_to_the_minute():
     assert r.local_text(start()) == "2026-09-10T09:00"
+
+
+@pytest.mark.parametrize("text", ["FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;COUNT=1",
+                                  "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=31;UNTIL=20280101T000000Z",
+                                  "FREQ=YEARLY;BYMONTH=4;BYMONTHDAY=31;COUNT=3"])
+def test_a_rule_that_can_never_occur_is_refused_without_a_search_to_the_year_9999(text):
+    import time
+    started = time.perf_counter()
+    refused(lambda: r.check_rule(text, start()), "rrule", "yields no occurrence")
+    assert time.perf_counter() - started < 0.5   # unbounded, dateutil takes seconds
+
+
+def test_a_count_that_reaches_past_732_days_is_refused():
+    # 2026-09-10, 2027-09-10 and 2028-09-10 (731 days on: 2028 is a leap year), not 2029's.
+    refused(lambda: r.check_rule("FREQ=YEARLY;COUNT=4", start()), "rrule",
+            "at most 732 days after its start")
+    assert r.check_rule("FREQ=YEARLY;COUNT=3", start())
+    refused(lambda: r.check_rule("FREQ=MONTHLY;INTERVAL=6;COUNT=6", start()), "rrule",
+            "at most 732 days")
+    assert len(list(r.starts("FREQ=MONTHLY;INTERVAL=6;COUNT=5", start()))) == 5
+
+
+def test_a_count_of_occurrences_is_every_one_of_them():
+    assert len(list(r.starts("FREQ=DAILY;COUNT=120", start()))) == 120
+    assert len(list(r.starts("FREQ=WEEKLY;UNTIL=20261001T000000Z", start()))) == 3

@@ -25,6 +25,7 @@ import re
 import zoneinfo
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from dateutil.rrule import rrule, rrulestr
@@ -110,32 +111,56 @@ def check_rule(text: Any, start: datetime, field: str = "rrule") -> str:
         raise _refuse(field, "UNTIL in UTC (YYYYMMDDTHHMMSSZ), as RFC 5545 asks of a zoned "
                              "start")
     try:
-        parsed = _parse(rule, start)
-        count = parsed._count  # noqa: SLF001 - dateutil keeps what the rule said
-        until = parsed._until  # noqa: SLF001
+        if not _ever(rule, start):
+            raise _refuse(field, "the rule yields no occurrence from the start")
+        parsed, count, until = _parse(rule, start)
         if count is not None and not 1 <= count <= MAX_COUNT:
             raise _refuse(field, f"COUNT from 1 to {MAX_COUNT}")
         if until is not None and until - start > timedelta(days=MAX_SPAN_DAYS):
             raise _refuse(field, f"UNTIL at most {MAX_SPAN_DAYS} days after the start")
-        yielded = sum(1 for _ in zip(parsed, range(MAX_COUNT + 1), strict=False))
+        # Within the span (a bounded walk, whatever the rule: one that can never occur does
+        # not make dateutil search to the year 9999).
+        within = list(islice(parsed, MAX_COUNT + 1))
     except (ValueError, TypeError, KeyError, OverflowError):
         raise _refuse(field, "not an RFC 5545 RRULE") from None
+    if count is not None and len(within) < count and len(within) <= MAX_COUNT:
+        if within:
+            raise _refuse(field, f"the series ends at most {MAX_SPAN_DAYS} days after its "
+                                 "start: fewer occurrences, or closer together")
+        raise _refuse(field, "the rule yields no occurrence from the start")
+    yielded = len(within) if count is None else min(count, len(within))
     if yielded == 0:
         raise _refuse(field, "the rule yields no occurrence from the start")
+    if yielded > MAX_COUNT:
+        raise _refuse(field, f"at most {MAX_COUNT} occurrences: a longer series is a new one")
     first = next(iter(starts(rule, start)))
     if first != start:
         raise _refuse("starts_at", f"{local_text(start)} is not a day of the rule (its first "
                                    f"occurrence is {local_text(first)}): start the series on "
                                    "one, or send a rule that falls on it")
-    if yielded > MAX_COUNT:
-        raise _refuse(field, f"at most {MAX_COUNT} occurrences: a longer series is a new one")
     return rule
 
 
-def _parse(rule: str, start: datetime) -> rrule:
-    """The rule from a zoned start: dateutil keeps the wall time of each occurrence."""
+def _ever(rule: str, start: datetime) -> bool:
+    """Whether the rule occurs at all. dateutil looks for an occurrence of a rule that has none
+    (the 30th of February, every day) until the year 9999, which takes seconds; from 9968 on it
+    looks through 31 years, in which every rule that ever occurs does (the weekdays of the
+    calendar repeat every 28 years between two skipped leap days; 9968 is a leap year)."""
+    unbounded = ";".join(p for p in rule.split(";") if not p.startswith(("COUNT=", "UNTIL=")))
+    probe: Any = rrulestr(unbounded, dtstart=start.replace(year=9968), cache=False)
+    return next(iter(probe), None) is not None
+
+
+def _parse(rule: str, start: datetime) -> tuple[rrule, int | None, datetime | None]:
+    """The rule from a zoned start (dateutil keeps the wall time of each occurrence), walked
+    no further than ``MAX_SPAN_DAYS`` after the start; and its COUNT (taken off the walk:
+    dateutil may not be given both) and UNTIL, as it said them."""
     parsed: Any = rrulestr(rule, dtstart=start, cache=False)
-    return parsed
+    count = parsed._count  # noqa: SLF001
+    limit = start + timedelta(days=MAX_SPAN_DAYS)
+    until = parsed._until  # noqa: SLF001
+    bounded = parsed.replace(count=None, until=limit if until is None else min(until, limit))
+    return bounded, count, until
 
 
 def starts(rule: str | None, start: datetime) -> Iterator[datetime]:
@@ -145,7 +170,8 @@ def starts(rule: str | None, start: datetime) -> Iterator[datetime]:
     if rule is None:
         yield start
         return
-    for naive in _parse(rule, start):
+    parsed, count, _ = _parse(rule, start)
+    for naive in islice(parsed, count):
         moment = naive.replace(tzinfo=start.tzinfo, fold=0)
         if not exists(moment):
             # The offset before the gap: the wall time moves forward by the gap.
