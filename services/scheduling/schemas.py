@@ -18,9 +18,8 @@ HUB_ID = validate.Regexp(HUB_ID_PATTERN, error="a hub's id")
 LOCAL = validate.Regexp(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}$",
                         error="a local date and time, YYYY-MM-DDTHH:MM")
 CLOCK = validate.Regexp(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", error="a local time, HH:MM")
-KEY = validate.Regexp(r"^[0-9]{8}T[0-9]{6}Z$|^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:"
-                      r"[0-9]{2}Z$", error="an occurrence's key: its start in UTC, "
-                                           "YYYY-MM-DDTHH:MM:SSZ")
+KEY = validate.Regexp(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$",
+                      error="an occurrence's key: its start in UTC, YYYY-MM-DDTHH:MM:SSZ")
 MINUTES = validate.Range(MIN_MINUTES, MAX_MINUTES)
 REASON = validate.Length(min=1, max=500)
 
