@@ -178,6 +178,7 @@ def refused(request, people=PEOPLE, busy=(), field="to"):
 def test_a_window_of_92_days_at_most_and_not_backwards():
     check(ask(last=MONDAY + timedelta(days=91)), PEOPLE, [])
     refused(ask(last=MONDAY + timedelta(days=92)))
+    refused(ask(last=MONDAY + timedelta(days=3650)))
     refused(ask(last=MONDAY - timedelta(days=1)))
     check(ask(last=MONDAY), PEOPLE, [])
 
@@ -190,11 +191,12 @@ def test_working_hours_that_hold_the_meeting():
 
 
 def test_at_most_300_people_and_a_bounded_number_of_busy_times():
-    many = [Invitee(f"p-{n}", "m") for n in range(MAX_INVITEES)]
+    assert (MAX_INVITEES, MAX_BUSY) == (300, 20_000)   # as the README documents
+    many = [Invitee(f"p-{n}", "m") for n in range(300)]
     check(ask(), many, [])
     check(ask(), [*many, many[0]], [])             # the same person twice is one
     refused(ask(), [*many, Invitee("p-one-more", "m")], field="people")
-    busy = [Busy("p-0", at(MONDAY, 9), at(MONDAY, 10), "x")] * MAX_BUSY
+    busy = [Busy("p-0", at(MONDAY, 9), at(MONDAY, 10), "x")] * 20_000
     check(ask(), PEOPLE, busy)
     refused(ask(), PEOPLE, [*busy, busy[0]], field="to")
 
@@ -205,3 +207,37 @@ def test_a_limit_from_1_to_50(limit, ok):
         check(ask(limit=limit), PEOPLE, [])
     else:
         refused(ask(limit=limit), field="limit")
+
+
+def test_what_is_asked_and_found_cannot_be_changed_in_place():
+    for value, name in ((Invitee("p", "m"), "person_id"), (Blackout("m", MONDAY, MONDAY, "x"),
+                                                           "reason"),
+                        (Busy("p", at(MONDAY, 9), at(MONDAY, 10), "x"), "why"),
+                        (ask(), "minutes")):
+        with pytest.raises(AttributeError):
+            setattr(value, name, None)
+
+
+def test_a_blackout_of_another_member_costs_nothing_whatever_its_id_sorts_like():
+    for member in ("m-aaa", "m-zzz"):
+        slots = find_a_time(ask(), PEOPLE, [], [Blackout(member, MONDAY, MONDAY, "x")])
+        assert all(s.missing == {} for s in slots), member
+    # Ids as a database gives them back: equal, not the same objects.
+    people = [Invitee("p-1", "".join(["m-", "gold"]))]
+    slots = find_a_time(ask(), people, [], [Blackout("".join(["m-g", "old"]), MONDAY, MONDAY,
+                                                     "x")])
+    assert all(s.missing == {"p-1": "a blackout: x"} for s in slots)
+
+
+def test_every_blackout_is_looked_at_after_one_on_another_day():
+    blackouts = [Blackout("m-gold", MONDAY + timedelta(days=1), MONDAY + timedelta(days=1),
+                          "tuesday"), Blackout("m-camino", MONDAY, MONDAY, "monday")]
+    slots = find_a_time(ask(), PEOPLE, [], blackouts)
+    assert all(s.missing == {"p-camino": "a blackout: monday"} for s in slots)
+
+
+def test_a_busy_time_ending_before_a_later_slot_does_not_stop_the_search():
+    busy = [Busy("p-gold", at(MONDAY, 8), at(MONDAY, 9), "early"),
+            Busy("p-camino", at(MONDAY, 9), at(MONDAY, 11), "all morning")]
+    slots = find_a_time(ask(), PEOPLE, busy, [])
+    assert all(s.missing == {"p-camino": "all morning"} for s in slots)

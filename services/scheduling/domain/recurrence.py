@@ -123,7 +123,7 @@ def check_rule(text: Any, start: datetime, field: str = "rrule") -> str:
         within = list(islice(parsed, MAX_COUNT + 1))
     except (ValueError, TypeError, KeyError, OverflowError):
         raise _refuse(field, "not an RFC 5545 RRULE") from None
-    if count is not None and len(within) < count and len(within) <= MAX_COUNT:
+    if count is not None and len(within) < count:
         if within:
             raise _refuse(field, f"the series ends at most {MAX_SPAN_DAYS} days after its "
                                  "start: fewer occurrences, or closer together")
