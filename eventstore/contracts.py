@@ -16,6 +16,15 @@ tests/unit/test_contracts.py fails when a producer records a published event wit
 or a consumer reads a field, that the contract does not have. Producers may add fields;
 removing or renaming one is a new schema version with an upcaster.
 
+**What leaves the platform** (issue 19): next to each contract, its owner declares the event's
+public form, what a state agency may read of it: ``public = PublicForm(fields=(...),
+counts=(...), derived={...})``, an explicit allow-list. A contract without one never leaves.
+``counts`` are counts of people (enrollment, votes, a group's size): 1 to 10 are suppressed
+(None, and the field named in ``suppressed``), with every ``derived`` value computed from them
+(eventstore/disclosure.py). Ids of people and free text written by people are never in a
+public form (tests/unit/test_public_forms.py refuses them by name); ``subject=False`` leaves
+out the stream id when it names a person.
+
 Plain Python: no I/O, so domain modules and tests may import contracts freely.
 """
 
@@ -26,8 +35,36 @@ import types
 import typing
 from typing import Any, ClassVar, dataclass_transform
 
+from .disclosure import small
 from .errors import PoisonMessage, ValidationError
 from .events import RecordedEvent
+
+
+@dataclasses.dataclass(frozen=True)
+class PublicForm:
+    """What of an event a state agency may read (an allow-list), declared with its contract."""
+
+    fields: tuple[str, ...] = ()            # shown as they are
+    counts: tuple[str, ...] = ()            # counts of people: 1 to 10 suppressed
+    derived: tuple[tuple[str, str], ...] = ()   # (field, the count it is computed from)
+    subject: bool = True                    # the stream id (False when it names a person)
+
+    def names(self) -> list[str]:
+        return [*self.fields, *self.counts, *(name for name, _ in self.derived)]
+
+    def of(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The public data of an event's data: the allowed fields, small counts and what
+        derives from them suppressed (None, named in ``suppressed``)."""
+        shown = {name: data.get(name) for name in self.fields}
+        hidden = [name for name in self.counts if small(data.get(name))]
+        shown.update({name: None if name in hidden else data.get(name) for name in self.counts})
+        for name, count in self.derived:
+            if count in hidden or not data.get(count):
+                hidden.append(name)
+            shown[name] = None if name in hidden else data.get(name)
+        if hidden:
+            shown["suppressed"] = sorted(hidden)
+        return shown
 
 
 class ContractViolation(ValidationError, PoisonMessage):
@@ -41,6 +78,8 @@ class Published:
     source: ClassVar[str] = ""
     type: ClassVar[str] = ""
     schema_version: ClassVar[int] = 1
+    # What a state agency may read of it; None: it never leaves the platform.
+    public: ClassVar[PublicForm | None] = None
     # Set on each instance read from the log or the bus: the event as recorded.
     recorded: RecordedEvent
 
@@ -53,6 +92,13 @@ class Published:
         dataclasses.dataclass(frozen=True)(cls)
         for hint in cls.fields().values():
             declarable(hint)
+        if cls.public is not None:
+            unknown = sorted(set(cls.public.names()) - set(cls.fields())
+                             | {c for _, c in cls.public.derived} - set(cls.public.counts))
+            if unknown:
+                raise TypeError(f"{cls.__name__}'s public form names what it does not "
+                                f"declare (or a derived value's count it does not show): "
+                                f"{unknown}")
 
     @classmethod
     def fields(cls) -> dict[str, Any]:
@@ -83,6 +129,33 @@ class Published:
         instance = cls(**values)
         object.__setattr__(instance, "recorded", event)
         return instance
+
+
+# Where the platform's events say they come from, and the kinds of them (CloudEvents 1.0).
+EVENT_SOURCE = "urn:consortium-platform:{service}"
+EVENT_TYPE = "org.consortium-platform.{service}.{type}"
+EVENT_SCHEMA = "urn:consortium-platform:schema:{service}:{type}:v{version}"
+
+
+def public_event(contract: type[Published], event: RecordedEvent) -> dict[str, Any] | None:
+    """The event as a state agency may read it, a CloudEvents 1.0 JSON object (``dataschema``
+    names the contract's schema version; the extension ``hub`` its hub, if it has one), or None
+    when the contract has no public form (it never leaves)."""
+    form = contract.public
+    if form is None:
+        return None
+    found = {"specversion": "1.0", "id": str(event.event_id),
+             "source": EVENT_SOURCE.format(service=contract.source),
+             "type": EVENT_TYPE.format(service=contract.source, type=contract.type),
+             "time": event.recorded_at.isoformat(), "datacontenttype": "application/json",
+             "dataschema": EVENT_SCHEMA.format(service=contract.source, type=contract.type,
+                                               version=event.schema_version),
+             "data": form.of(event.data)}
+    if event.hub_id:
+        found["hub"] = event.hub_id
+    if form.subject:
+        found["subject"] = event.stream_id
+    return found
 
 
 def conforms(value: Any, hint: Any) -> bool:

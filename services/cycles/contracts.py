@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventstore.contracts import Published
+from eventstore.contracts import PublicForm, Published
 
 
 class ProblemDrafted(Published, source="cycles"):
@@ -17,6 +17,8 @@ class ProblemDrafted(Published, source="cycles"):
     statement: str
     supporting_data: list[dict[str, Any]]
     selection_criteria: list[str]
+    # That a hub drafted one; its words (title, statement, data, criteria) are the network's.
+    public = PublicForm(fields=("hub_id",))
 
 
 class ProblemRatified(Published, source="cycles"):
@@ -24,6 +26,7 @@ class ProblemRatified(Published, source="cycles"):
     on: str
     votes_for: int | None
     votes_against: int | None
+    public = PublicForm(fields=("on",), counts=("votes_for", "votes_against"))
 
 
 class ProjectOpened(Published, source="cycles"):
@@ -31,11 +34,13 @@ class ProjectOpened(Published, source="cycles"):
     hub_id: str
     member_id: str
     problem_id: str
+    public = PublicForm(fields=("hub_id", "member_id", "problem_id"))
 
 
 class SmartGoalsSet(Published, source="cycles"):
     """A member's project has its first impact and implementation goals."""
     member_id: str
+    public = PublicForm(fields=("member_id",))
 
 
 class PrototypeShared(Published, source="cycles"):
@@ -48,6 +53,9 @@ class PrototypeShared(Published, source="cycles"):
     name: str
     summary: str
     results: list[dict[str, Any]]
+    # Which prototype of which member and problem; its name, summary and findings are words
+    # written by people.
+    public = PublicForm(fields=("prototype_id", "revision", "member_id", "problem_id"))
 
 
 class PrototypeUnshared(Published, source="cycles"):
@@ -55,3 +63,4 @@ class PrototypeUnshared(Published, source="cycles"):
     longer found by other hubs (it may be shared again later)."""
     prototype_id: str
     member_id: str
+    public = PublicForm(fields=("prototype_id", "member_id"))

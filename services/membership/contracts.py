@@ -8,7 +8,7 @@ rather than consuming these itself.
 
 from __future__ import annotations
 
-from eventstore.contracts import Published
+from eventstore.contracts import PublicForm, Published
 
 
 class HubRegistered(Published, source="membership", schema_version=2):
@@ -21,6 +21,8 @@ class HubRegistered(Published, source="membership", schema_version=2):
     facilitator_org: str
     stage: str
     time_zone: str
+    public = PublicForm(fields=("name", "state", "county_code", "facilitator_org", "stage",
+                                "time_zone"))
 
 
 class FacilitationHandedOver(Published, source="membership"):
@@ -28,6 +30,7 @@ class FacilitationHandedOver(Published, source="membership"):
     stage: str
     facilitator_org: str
     on: str | None
+    public = PublicForm(fields=("stage", "facilitator_org", "on"))
 
 
 class MemberEnrolled(Published, source="membership"):
@@ -40,12 +43,16 @@ class MemberEnrolled(Published, source="membership"):
     enrollment: int
     cds_code: str | None
     nces_id: str | None
+    public = PublicForm(fields=("hub_id", "name", "kind", "grade_span", "cds_code", "nces_id"),
+                        counts=("enrollment",))
 
 
 class MemberOffboarded(Published, source="membership"):
     """A member left its hub; its people's roles ended with it."""
     reason: str
     released_people: list[str]
+    # That it left; not why (words written by people) nor whose roles ended.
+    public = PublicForm()
 
 
 class MemberPreworkChanged(Published, source="membership"):
@@ -54,6 +61,7 @@ class MemberPreworkChanged(Published, source="membership"):
     process only when it is. Apply the newest by the stream's version."""
     ready: bool
     missing: list[str]
+    public = PublicForm(fields=("ready", "missing"))
 
 
 class RoleAssigned(Published, source="membership"):
@@ -62,6 +70,8 @@ class RoleAssigned(Published, source="membership"):
     person_id: str
     role: str
     represents: str | None
+    # That a member has a driver or a design team; never who.
+    public = PublicForm(fields=("role", "represents"))
 
 
 class RoleRemoved(Published, source="membership"):
@@ -69,6 +79,7 @@ class RoleRemoved(Published, source="membership"):
     member ends when it is off-boarded, with MemberOffboarded alone)."""
     person_id: str
     role: str
+    public = PublicForm(fields=("role",))
 
 
 class PersonAdded(Published, source="membership"):

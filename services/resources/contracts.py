@@ -9,13 +9,15 @@ and contact data stay in resources (erasure).
 
 from __future__ import annotations
 
-from eventstore.contracts import Published
+from eventstore.contracts import PublicForm, Published
 
 
 class ExpertAdded(Published, source="resources"):
     """A hub added an expert to the consortium's pool (the stream id is the expert's): that hub
     keeps the expert's calendar in scheduling (unavailability)."""
     hub_id: str
+    # An expert is a person: the stream id (the expert's id) does not leave either.
+    public = PublicForm(fields=("hub_id",), subject=False)
 
 
 class ExpertSessionRecorded(Published, source="resources"):
@@ -29,6 +31,8 @@ class ExpertSessionRecorded(Published, source="resources"):
     starts_at: str
     number: int
     sessions_left: int
+    public = PublicForm(fields=("by_hub_id", "engagement_id", "starts_at", "number",
+                                "sessions_left"))
 
 
 class ExpertSessionRefused(Published, source="resources"):
@@ -44,3 +48,4 @@ class ExpertSessionRefused(Published, source="resources"):
     expert_id: str
     reason: str
     explanation: str
+    public = PublicForm(fields=("by_hub_id", "engagement_id", "reason"))

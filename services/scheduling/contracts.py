@@ -10,7 +10,7 @@ Ids and times only: who is invited and why stays in scheduling.
 
 from __future__ import annotations
 
-from eventstore.contracts import Published
+from eventstore.contracts import PublicForm, Published
 
 
 class ExpertSessionRequested(Published, source="scheduling"):
@@ -22,6 +22,7 @@ class ExpertSessionRequested(Published, source="scheduling"):
     expert_id: str
     starts_at: str
     ends_at: str
+    public = PublicForm(fields=("hub_id", "engagement_id", "starts_at", "ends_at"))
 
 
 class ExpertSessionCancelled(Published, source="scheduling"):
@@ -30,3 +31,5 @@ class ExpertSessionCancelled(Published, source="scheduling"):
     hub_id: str
     engagement_id: str
     reason: str | None
+    # Not the reason: words written by people.
+    public = PublicForm(fields=("hub_id", "engagement_id"))
