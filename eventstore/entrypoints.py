@@ -38,7 +38,8 @@ from .aggregate import Aggregate
 from .commands import Session
 from .consumers import DeadLetterParker, ReliableQueueConsumer, catch_up
 from .context import DEADLINE, IDEMPOTENCY_KEY, IF_MATCH, RequestScope
-from .errors import ValidationError
+from .contracts import Published, contracts_of, public_event
+from .errors import Forbidden, ValidationError
 from .identity import Access, Identity, admins, hub_writers, signed_event
 from .kernel import Kernel
 from .logs import REQUEST_ID
@@ -385,6 +386,17 @@ def declares(body: type[Schema] | None, answer: type[Schema] | None, *, target: 
     return decorate
 
 
+def _contracts_of_service(service_cls: type) -> list[type[Published]]:
+    """The contracts a service publishes: its package's ``contracts`` module, if it has one."""
+    import importlib
+    package = service_cls.__module__.rsplit(".", 1)[0]
+    try:
+        module = importlib.import_module(f"{package}.contracts")
+    except ModuleNotFoundError:
+        return []
+    return contracts_of(module)
+
+
 class KernelEntrypoints:
     """The dependencies every service's workers use, the RPC methods every service answers,
     and the parker of its dead letters."""
@@ -430,6 +442,38 @@ class KernelEntrypoints:
             "next": list(batch[-1].cursor) if batch else start,
             "more": len(batch) == limit,
         })
+
+    # Where this service learns which hubs are in a state (membership's own table overrides).
+    hubs_of_state_sql: ClassVar[str] = "SELECT id FROM directory_hubs WHERE state = %s"
+
+    @rpc
+    def public_events(self, after: list[int], limit: int = 500) -> dict[str, Any]:
+        """A page of this service's log as the calling state agency may read it: the events
+        of its state's hubs that have a public form, as CloudEvents (their public data only;
+        eventstore.contracts.public_event), read after the cursor ``after`` as catch-up reads
+        (the same horizon: nothing committed later under an earlier position is skipped).
+        ``limit`` bounds the events read, not those shown: a page may be empty and ``next``
+        still move on."""
+        caller = self.caller()
+        if caller.role != "agency" or not caller.state:
+            raise Forbidden(f"role {caller.role} may not read the agencies' feed")
+        try:
+            start = (int(after[0]), int(after[1]))
+            limit = max(1, min(int(limit), 5000))
+        except (TypeError, ValueError, IndexError, KeyError):
+            raise ValidationError("after is a cursor of two whole numbers",
+                                  {"after": ["[position, position]"]}) from None
+        batch = self.kernel.store.read_all(start, limit)
+        public = {c.type: c for c in _contracts_of_service(type(self)) if c.public is not None}
+        shown = [e for e in batch if e.type in public]
+        if shown:
+            with self.kernel.reading(Identity.system(self.kernel.container.service_name)) as cur:
+                cur.execute(self.hubs_of_state_sql, (caller.state,))
+                hubs = {row[0] for row in cur.fetchall()}
+            shown = [e for e in shown if (e.hub_id or e.stream_id) in hubs]
+        return {"events": [public_event(public[e.type], e) for e in shown],
+                "next": list(batch[-1].cursor) if batch else list(start),
+                "more": len(batch) == limit}
 
     @rpc
     def catch_up(self, source: str) -> dict[str, int]:

@@ -39,6 +39,8 @@ class Membership(KernelEntrypoints):
     kernel = Kernel(projections=PROJECTIONS, read_model=MembershipReadModel)
     read_model: MembershipReadModel
     command_answer = schemas.Member
+    # Membership keeps the hubs itself (the other services, its directory of them).
+    hubs_of_state_sql = "SELECT id FROM hubs_view WHERE state = %s"
 
     # -- hubs --------------------------------------------------------------------------------
 
