@@ -472,6 +472,7 @@ class KernelEntrypoints:
                 hubs = {row[0] for row in cur.fetchall()}
             shown = [e for e in shown if (e.hub_id or e.stream_id) in hubs]
         return {"events": [public_event(public[e.type], e) for e in shown],
+                "cursors": [list(e.cursor) for e in shown],   # where to go on after each
                 "next": list(batch[-1].cursor) if batch else list(start),
                 "more": len(batch) == limit}
 

@@ -69,7 +69,7 @@ from eventstore.routes import JSON, LINK_PARAMETER, PAGING_PARAMETERS, Route, se
 from eventstore.rpc import SignedRpcProxy
 from eventstore.validation import load
 
-from . import auth
+from . import auth, feed
 from .openapi import build_spec
 
 log = logging.getLogger("gateway")
@@ -88,7 +88,9 @@ RPC_TIMEOUT_SECONDS = SETTINGS.rpc_timeout_seconds
 # answered 503 is never applied (the commit itself and the answer's way back take a moment).
 COMMIT_MARGIN_SECONDS = min(1.0, RPC_TIMEOUT_SECONDS / 5)
 SERVICES = gateway_services()
-ROUTES: list[Route] = [route for service in SERVICES for route in service_routes(service)]
+# The services' tables, and the gateway's own route: the agencies' feed, which reads them all.
+ROUTES: list[Route] = [*(route for service in SERVICES for route in service_routes(service)),
+                       feed.FEED]
 
 # Endpoints are indexes into ROUTES. No redirects: "/v1//hubs" names no route.
 URL_MAP = Map([Rule(r.path, endpoint=str(i), methods=[r.method]) for i, r in enumerate(ROUTES)],
@@ -612,6 +614,8 @@ class Gateway:
         if route.query is not None:
             query = parameters(route.query, request.args.lists(),
                                PAGING_PARAMETERS if route.paged else ())
+        if route is feed.FEED:
+            return self._feed(identity, request, query or {})
         args, kwargs = route.arguments(params, self._body(route, request),
                                        _int_arg(request, "limit", 50), _after(request, route),
                                        media_type, query)
@@ -673,6 +677,32 @@ class Gateway:
             raise ValidationError(f"{route.method} {route.path} takes no body",
                                   {"_body": ["nothing, or {}"]})
         return body
+
+    def _feed(self, identity: Identity | None, request: Request,
+              query: dict[str, Any]) -> Response:
+        """The agencies' feed (gateway/feed.py): each service's public events, one position
+        per service in the cursor."""
+        assert identity is not None
+
+        def ask(service: str, position: list[int], read: int) -> dict[str, Any]:
+            # Each call its own deadline: a long poll may outlast one.
+            self.set_context(identity, None, None)
+            try:
+                with eventlet.Timeout(RPC_TIMEOUT_SECONDS):
+                    answer: dict[str, Any] = getattr(self, service).public_events(position,
+                                                                                   read)
+                    return answer
+            except eventlet.Timeout:
+                raise ServiceUnavailable(f"{service} did not answer in time") from None
+            except OUTAGES as exc:
+                log.warning("%s unreachable: %s: %s", service, type(exc).__name__, exc)
+                raise ServiceUnavailable(f"{service} cannot be reached now; ask again with "
+                                         "the same cursor") from None
+
+        wait = load(feed.FeedQuery, query)["wait"]
+        answer = feed.page(sorted(SERVICES), ask, identity, _after(request, feed.FEED),
+                           _int_arg(request, "limit", 50), wait, eventlet.sleep)
+        return Response(json.dumps(answer), content_type=JSON)
 
     # -- operations --------------------------------------------------------------------------
 

@@ -123,3 +123,79 @@ def test_only_an_agency_of_a_state_reads_it(platform, caller):
 def test_a_cursor_that_is_not_one_is_refused(platform, after):
     with pytest.raises(ValidationError):
         platform["services"]["membership"].rpc("public_events", after, 10, caller=CDE)
+
+
+# -- the agencies' feed over HTTP ------------------------------------------------------------
+
+def feed(client, bearer, **params):
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return client.request("GET", f"/v1/feed?{query}", token=bearer)
+
+
+def read_feed(client, bearer, limit):
+    items, after = [], None
+    while True:
+        status, _, page = feed(client, bearer, limit=limit, **({"after": after} if after else {}))
+        assert status == 200, page
+        items += page["items"]
+        after = page["next"]
+        if not page["items"]:
+            return items, after
+
+
+def test_an_agency_follows_the_feed_of_every_service_each_event_once(platform, network):
+    client = platform["client"]
+    cde = token("agency", [], state="CA", sub="cde-feed")
+    whole, head = read_feed(client, cde, 200)
+    paged, _ = read_feed(client, cde, 3)
+    ids = [e["id"] for e in whole]
+    assert [e["id"] for e in paged] == ids and len(set(ids)) == len(ids)
+    assert "urn:consortium-platform:membership" in {e["source"] for e in whole}
+    text = json.dumps(whole)
+    assert not [s for s in SECRETS if s in text] and "pub-nv" not in text
+    for event in whole:
+        assert JSONFormat().read(None, json.dumps(event)).get_specversion() == "1.0"
+    # Caught up: an empty page and a cursor that still goes on; a new event comes once.
+    status, _, quiet = feed(client, cde, after=head)
+    assert status == 200 and quiet["items"] == [] and quiet["next"]
+    client.ok("POST", "/v1/hubs/pub-ca/members", {
+        "name": "Gold Trail Union", "kind": "district", "grade_span": "K-8",
+        "enrollment": 600})
+    status, _, new = feed(client, cde, after=quiet["next"], wait=10)
+    assert [e["data"]["name"] for e in new["items"]] == ["Gold Trail Union"]
+    status, _, after_it = feed(client, cde, after=new["next"])
+    assert after_it["items"] == []
+
+
+def test_a_caught_up_reader_waits_in_the_gateway_then_gets_an_empty_page(platform, network):
+    import time
+    client = platform["client"]
+    cde = token("agency", [], state="CA", sub="cde-wait")
+    _, head = read_feed(client, cde, 200)
+    started = time.monotonic()
+    status, _, page = feed(client, cde, after=head, wait=2)
+    assert status == 200 and page["items"] == [] and time.monotonic() - started >= 2
+
+
+def test_the_feed_is_an_agencys_and_its_cursor_its_own(platform, network):
+    client = platform["client"]
+    cde = token("agency", [], state="CA", sub="cde-1")
+    _, head = read_feed(client, cde, 200)
+    assert feed(client, token("facilitator", ["pub-ca"]))[0] == 403
+    assert feed(client, token("admin", ["*"]))[0] == 403
+    # An agency's token anywhere else is refused.
+    assert client.request("GET", "/v1/hubs/pub-ca/members", token=cde)[0] == 403
+    # Another agency's cursor, and one edited by hand: 422 naming after, never from zero.
+    other = token("agency", [], state="CA", sub="cde-2")
+    edited = head[:-1] + ("A" if head[-1] != "A" else "B")
+    for bearer, cursor in ((other, head), (cde, edited), (cde, "not-a-cursor")):
+        status, _, problem = feed(client, bearer, after=cursor)
+        assert status == 422 and "after" in problem["errors"], problem
+    for params in ({"limit": 0}, {"limit": 201}, {"wait": 31}, {"wait": -1}, {"colour": "red"}):
+        assert feed(client, cde, **params)[0] == 422, params
+
+
+def test_another_states_agency_reads_nothing_of_these_hubs(platform, network):
+    nevada = token("agency", [], state="NV", sub="nde")
+    items, _ = read_feed(platform["client"], nevada, 200)
+    assert items and "pub-ca" not in json.dumps(items)

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.integration.http import ADMIN
+from tests.integration.http import ADMIN, token
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_schema_conformance", "response_headers_conformance",
@@ -27,12 +27,21 @@ def test_schemathesis_finds_nothing_the_document_does_not_say(platform, tmp_path
     client.ok("POST", "/v1/hubs/fuzzed/members", {"name": "Fuzzed Union", "kind": "district",
                                                   "grade_span": "K-8", "enrollment": 120})
     tool = Path(sys.executable).parent / "schemathesis"
-    run = subprocess.run(
-        [str(tool), "run", f"{client.base}/openapi.json",
-         "--header", f"Authorization: Bearer {ADMIN}", "--checks", ",".join(CHECKS),
-         "--phases", "coverage,fuzzing,stateful", "--max-time", "45", "--seed", "20261124",
-         "--max-failures", "20", "--no-color", "--report-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    summary = run.stdout[-6000:]
-    assert run.returncode == 0, summary
-    assert " passed" in summary and "failed" not in summary.split("SUMMARY")[-1], summary
+
+    def schemathesis(bearer, seconds, phases, *only):
+        return subprocess.run(
+            [str(tool), "run", f"{client.base}/openapi.json",
+             "--header", f"Authorization: Bearer {bearer}", "--checks", ",".join(CHECKS),
+             "--phases", phases, "--max-time", str(seconds), "--seed",
+             "20261124", "--max-failures", "20", "--no-color", "--report-dir", str(tmp_path),
+             *only], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+
+    # Every route as the consortium's admin; the agencies' feed (an agency's alone, and no
+    # link leads to it) as an agency.
+    for run in (schemathesis(ADMIN, 45, "coverage,fuzzing,stateful", "--exclude-path",
+                             "/v1/feed"),
+                schemathesis(token("agency", [], state="CA", sub="fuzzing-agency"), 15,
+                             "coverage,fuzzing", "--include-path", "/v1/feed")):
+        summary = run.stdout[-6000:]
+        assert run.returncode == 0, summary
+        assert " passed" in summary and "failed" not in summary.split("SUMMARY")[-1], summary

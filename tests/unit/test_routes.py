@@ -33,7 +33,9 @@ def test_the_gateway_serves_only_the_services_it_is_configured_with():
     out = subprocess.run([sys.executable, "-W", "ignore", "-c", probe], cwd=ROOT, check=True,
                          capture_output=True, text=True,
                          env={"CONSORTIUM_GATEWAY_SERVICES": "membership", "PATH": "/usr/bin"})
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == [["membership"], ["membership"]]
+    # Besides the gateway's own route: the agencies' feed, over whichever services it serves.
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [["gateway", "membership"],
+                                                               ["membership"]]
 
 
 def test_arguments_follow_from_the_route():

@@ -1,0 +1,102 @@
+"""The state agencies' pull feed, ``GET /v1/feed?after=&limit=&wait=`` (issue 19): the public
+events of every service for the hubs of the agency's state, as CloudEvents 1.0, each service's
+in its log order.
+
+The gateway reads each service's ``public_events`` (eventstore.entrypoints: the service applies
+its own public forms and its state's hubs) and keeps one position per service in an opaque
+cursor, bound by HMAC to the agency that was given it (eventstore.cursors): a malformed cursor,
+an edited one or another agency's is 422 naming ``after``, never a restart from zero. A reader
+that sends each ``next`` back gets every event once: a service's events are taken up to
+``limit`` in its log order and its position is the last one taken. ``next`` is always given,
+also when the reader has caught up. ``wait`` (0 to 30 seconds) holds an empty answer until an
+event comes or the time is up, in the gateway (a green thread), asking the services again every
+``POLL_SECONDS``: no service's worker waits for a reader. A service that cannot be reached is
+503 and the reader asks again with the same cursor.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from eventstore import cursors
+from eventstore.identity import Identity
+from eventstore.querystring import Integer
+from eventstore.routes import Route
+
+KIND = "gateway.feed.v1"
+POLL_SECONDS = 0.5
+# Log events each service is asked to read per call, and calls per service per answer: a
+# reader of the whole history asks again; no answer reads without bound.
+READ_PER_CALL = 1000
+CALLS_PER_SERVICE = 5
+
+
+class FeedQuery(Schema):
+    wait = Integer(load_default=0, validate=validate.Range(0, 30), metadata={
+        "description": "seconds to wait for an event when there is none yet (0 to 30)"})
+
+
+class CloudEvent(Schema):
+    """A public event (CloudEvents 1.0 JSON): its data is the event's public form."""
+    specversion = fields.String(required=True)
+    id = fields.String(required=True)
+    source = fields.String(required=True)
+    type = fields.String(required=True)
+    time = fields.String(required=True)
+    subject = fields.String(metadata={"description": "the stream's id, unless it names a "
+                                                    "person"})
+    datacontenttype = fields.String(required=True)
+    dataschema = fields.String(required=True, metadata={
+        "description": "the contract and its schema version"})
+    hub = fields.String(metadata={"description": "extension: the event's hub"})
+    data = fields.Dict(required=True)
+
+
+FEED = Route("GET", "/v1/feed", "feed",
+             "The public events of the agency's state, from every service, as CloudEvents: "
+             "send each `next` back as `after`; `wait` holds an empty answer for new events",
+             "feeds", query=FeedQuery, response=CloudEvent, paged=True, cursor="token",
+             roles=("agency",), service="gateway")
+
+
+def page(services: list[str], ask: Callable[[str, list[int], int], dict[str, Any]],
+         caller: Identity, after: str | None, limit: int, wait: int,
+         sleep: Callable[[float], Any]) -> dict[str, Any]:
+    """One answer of the feed: ``ask(service, position, read)`` is the service's
+    ``public_events``."""
+    positions = cursors.decode(KIND, after, caller) or {}
+    if set(positions) - set(services) or not all(
+            isinstance(v, list) and len(v) == 2 and all(isinstance(n, int) for n in v)
+            for v in positions.values()):
+        raise cursors.refused()
+    deadline = time.monotonic() + wait
+    while True:
+        items = _read(services, ask, positions, limit)
+        if items or time.monotonic() >= deadline:
+            return {"items": items, "next": cursors.encode(KIND, positions, caller)}
+        sleep(POLL_SECONDS)
+
+
+def _read(services: list[str], ask: Callable[[str, list[int], int], dict[str, Any]],
+          positions: dict[str, list[int]], limit: int) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for service in services:
+        position = positions.get(service, [0, 0])
+        for _ in range(CALLS_PER_SERVICE):
+            if len(items) >= limit:
+                break
+            answer = ask(service, position, READ_PER_CALL)
+            taken = answer["events"][:limit - len(items)]
+            items += taken
+            if len(taken) < len(answer["events"]):
+                position = answer["cursors"][len(taken) - 1] if taken else position
+                break
+            position = answer["next"]
+            if not answer["more"]:
+                break
+        positions[service] = position
+    return items
