@@ -126,7 +126,10 @@ class ZonedDateTime(marshmallow.fields.DateTime):
         moment = super()._deserialize(value, attr, data, **kwargs)
         if moment.tzinfo is None or moment.utcoffset() is None:
             raise self.make_error("naive")
-        return moment.astimezone(UTC).isoformat()
+        try:
+            return moment.astimezone(UTC).isoformat()
+        except OverflowError:   # 9999-12-31T23:00-05:00 is past the last instant there is
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
 
     def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
         if isinstance(value, str):

@@ -1,8 +1,6 @@
 """Membership's request and response shapes: validated here and in the gateway, and the source
 of the OpenAPI document."""
 
-import functools
-import zoneinfo
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -10,6 +8,7 @@ from eventstore.errors import ValidationError as DomainValidationError
 from eventstore.ids import ANY_ID, ID_RULE
 from eventstore.ids import HUB_ID as HUB_ID_PATTERN
 from eventstore.validation import Boolean, Integer, IsoDate
+from eventstore.zones import zone_named
 
 from .domain import (
     DESIGN_TEAM_GROUPS,
@@ -29,26 +28,10 @@ HUB_ID = validate.Regexp(HUB_ID_PATTERN, error="lower-case letters, digits and d
 NAME = validate.Length(min=1, max=200)
 
 
-# Files of a machine's zone database that name no place: its own setting, and the zone of
-# "no zone set" (a hub plans where it is, whatever machine serves it).
-NOT_A_PLACE = {"localtime", "posixrules", "Factory"}
-
-
-@functools.cache
-def _time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones() - NOT_A_PLACE)
-
-
 def time_zone(value: str) -> None:
     """An IANA time zone by its name (America/Los_Angeles): the zone a hub's meetings are
-    planned in."""
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
-        known = False
-    else:
-        known = value in _time_zones()   # a zone's name: not a path, nor a machine's setting
-    if not known:
+    planned in (eventstore.zones: a name, never a path or a machine's setting)."""
+    if zone_named(value) is None:
         raise ValidationError("an IANA time zone, like America/Los_Angeles")
 
 

@@ -114,3 +114,15 @@ def test_an_answer_shows_a_date_and_time_as_iso_text_whether_it_is_text_or_a_dat
     assert dump(Meeting, {"starts": moment}) == {"starts": "2027-02-09T17:00:00+00:00"}
     assert dump(Meeting, {"starts": "2027-02-09T17:00:00+00:00"}) == {
         "starts": "2027-02-09T17:00:00+00:00"}
+
+
+def test_an_instant_past_the_last_there_is_is_refused_not_a_500():
+    from eventstore.validation import ZonedDateTime
+
+    class Window(Schema):
+        at = ZonedDateTime(required=True)
+
+    for value in ("9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+05:00"):
+        with pytest.raises(ValidationError) as refused:
+            load(Window, {"at": value})
+        assert "at" in refused.value.errors
