@@ -265,11 +265,12 @@ class SchedulingReadModel(DirectoryReads, ReadModel):
         rows = self.rows(f"""SELECT {MEETING_COLUMNS} FROM meetings_view
                              WHERE hub_id = ANY(%s) ORDER BY first_start, id""", hubs)
         held = {(r["member_id"], r["role"]) for r in roles}
+        active = {hub: {m.id for m in self.members(hub, active_only=True)} for hub in hubs}
         chosen = []
         for row in rows:
             meeting = planned(row)
-            active = {m.id for m in self.members(str(meeting.hub_id), active_only=True)}
-            members = set(meeting.members) if meeting.members is not None else active
+            members = (set(meeting.members) if meeting.members is not None
+                       else active[str(meeting.hub_id)])
             if any(member in members and role in meeting.roles for member, role in held):
                 chosen.append(meeting)
         return hubs[0], chosen

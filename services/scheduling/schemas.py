@@ -4,6 +4,8 @@ without an end), naming the same fields."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from eventstore.ids import ANY_ID, ID_RULE
@@ -12,6 +14,7 @@ from eventstore.validation import Boolean, Integer, IsoDate, ZonedDateTime
 
 from .domain import ANSWERS, KINDS, MAX_MEMBERS, MAX_MINUTES, MIN_MINUTES, ROLES, SCOPES, STARS
 from .domain.find_a_time import MAX_INVITEES, MAX_LIMIT
+from .domain.recurrence import YEARS
 
 ID = validate.Regexp(ANY_ID, error=ID_RULE)
 HUB_ID = validate.Regexp(HUB_ID_PATTERN, error="a hub's id")
@@ -108,12 +111,12 @@ class Window(Schema):
 
     @validates_schema
     def bounded(self, data: dict, **kwargs: object) -> None:
-        if data["ends_on"] < data["starts_from"]:
+        first, last = date.fromisoformat(data["starts_from"]), date.fromisoformat(data["ends_on"])
+        if not (YEARS[0] <= first.year and last.year <= YEARS[1]):
+            raise ValidationError(f"dates from {YEARS[0]} to {YEARS[1]}", "from")
+        if last < first:
             raise ValidationError("on or after from", "to")
-        from datetime import date
-        days = (date.fromisoformat(data["ends_on"])
-                - date.fromisoformat(data["starts_from"])).days
-        if days > 366:
+        if (last - first).days > 366:
             raise ValidationError("at most 366 days after from", "to")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import json
 import zoneinfo
 
 import pytest
@@ -251,6 +252,8 @@ def test_feedback_of_past_meetings_is_averaged_per_meeting_and_per_hub(network, 
     ("rrule", "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30;COUNT=1", "rrule"),   # never occurs
     ("rrule", "FREQ=YEARLY;COUNT=5", "rrule"),                          # past 732 days
     ("time_zone", "America/Nowhere", "time_zone"),
+    ("time_zone", "America", "time_zone"),            # a folder of the zone database
+    ("starts_at", "9999-12-31T23:30", "starts_at"),   # past the end of the calendar
     ("minutes", 0, "minutes"),
     ("minutes", 30 * 24 * 60, "minutes"),
     ("starts_at", "2027-03-14T02:30", "starts_at"),           # the clocks skip it
@@ -499,3 +502,64 @@ def test_the_routes_are_in_the_openapi_document_with_their_constraints(network):
     assert finding["people"]["maxItems"] == 300 and finding["limit"]["maximum"] == 50
     window = {p["name"]: p for p in paths["/v1/hubs/{hub}/meetings"]["get"]["parameters"]}
     assert window["from"]["required"] and window["to"]["schema"]["format"] == "date"
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/v1/hubs/sch-west/meetings?from=9999-12-31&to=9999-12-31", None),
+    ("/v1/hubs/sch-west/meetings?from=2027-01-01&to=2026-01-01", None),
+    ("/v1/hubs/sch-west/find-a-time", {"from": "9999-12-30", "to": "9999-12-31",
+                                       "minutes": 60}),
+    ("/v1/experts/sch-west.nobody/busy?from=9999-12-31T23:00:00-05:00&to=2027-01-01T00:00:00Z",
+     None),
+])
+def test_dates_at_the_ends_of_the_calendar_are_refused_not_a_500(network, path, body):
+    method = "GET" if body is None else "POST"
+    status, headers, problem = network["client"].request(method, path, body,
+                                                         token=network["west"])
+    assert 400 <= status < 500 and headers["content-type"] == "application/problem+json", \
+        (status, problem)
+
+
+# Every scheduling route with another hub's token: 404 (or 403), never its data.
+def test_another_hubs_facilitator_reaches_nothing_of_west_by_any_route(network):
+    client, east, people = network["client"], network["east"], network["people"]
+    meeting = schedule(network, rrule=None, starts_at="2027-10-05T09:00", title="West only")
+    key = meeting["occurrences"][0]["occurrence"]
+    camino = network["members"]["Camino"]
+    blackout = client.ok("POST", f"/v1/members/{camino}/blackouts", {
+        "starts_on": "2027-10-11", "ends_on": "2027-10-11", "reason": "no substitutes"},
+        token=network["west"])
+    person = people[("Camino", "driver")]
+    m = f"/v1/meetings/{meeting['id']}"
+    for method, path, body in (
+            ("GET", m, None),
+            ("POST", f"{m}/reschedule", {"starts_at": "2027-10-06T09:00"}),
+            ("POST", f"{m}/cancellation", {"reason": "x"}),
+            ("POST", f"{m}/recording", {"link": "https://example.org/r"}),
+            ("POST", f"{m}/rsvps", {"occurrence": key, "person_id": person, "answer": "yes"}),
+            ("POST", f"{m}/attendance", {"occurrence": key, "present": [person]}),
+            ("POST", f"{m}/feedback", {"occurrence": key, "person_id": person, "stars": 5}),
+            ("POST", f"/v1/hubs/{WEST}/meetings", {"kind": "webinar", "title": "x",
+                                                   "starts_at": "2027-10-07T09:00",
+                                                   "minutes": 60}),
+            ("GET", f"/v1/hubs/{WEST}/meetings?from=2027-01-01&to=2027-12-31", None),
+            ("GET", f"/v1/hubs/{WEST}/feedback", None),
+            ("POST", f"/v1/hubs/{WEST}/find-a-time", {"from": "2027-10-04",
+                                                      "to": "2027-10-08", "minutes": 60}),
+            ("POST", f"/v1/members/{camino}/blackouts", {"starts_on": "2027-10-12",
+                                                         "ends_on": "2027-10-12",
+                                                         "reason": "x"}),
+            ("GET", f"/v1/members/{camino}/blackouts", None),
+            ("DELETE", f"/v1/blackouts/{blackout['id']}", None),
+            ("GET", f"/v1/hubs/{WEST}/calendar.ics", None),
+            ("GET", f"/v1/people/{person}/calendar.ics", None),
+            ("PUT", f"/v1/people/{person}/calendar-link", None),
+            ("PUT", f"/v1/hubs/{WEST}/calendar-link", None)):
+        status, _, answer = client.request(method, path, body, token=east)
+        assert status in (403, 404), (method, path, status, answer)
+        # (A 404 names the id the path gave, the caller's own words; nothing of West's.)
+        assert "West only" not in json.dumps(answer) and "Camino" not in json.dumps(answer)
+    # And nothing changed: the meeting and the blackout are as West left them.
+    assert client.ok("GET", m, token=network["west"])["sequence"] == 0
+    assert client.ok("GET", f"/v1/members/{camino}/blackouts",
+                     token=network["west"])["items"][0]["withdrawn"] is False

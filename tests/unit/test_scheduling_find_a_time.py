@@ -183,6 +183,15 @@ def test_a_window_of_92_days_at_most_and_not_backwards():
     check(ask(last=MONDAY), PEOPLE, [])
 
 
+@pytest.mark.parametrize("first, last", [(date(1969, 12, 31), date(1970, 1, 2)),
+                                         (date(2100, 12, 30), date(2101, 1, 2)),
+                                         (date(9999, 12, 31), date(9999, 12, 31))])
+def test_dates_from_1970_to_2100(first, last):
+    refused(ask(first, last), field="from")
+    check(ask(date(1970, 1, 1), date(1970, 1, 2)), PEOPLE, [])
+    check(ask(date(2100, 12, 30), date(2100, 12, 31)), PEOPLE, [])
+
+
 def test_working_hours_that_hold_the_meeting():
     refused(ask(starts=time(11), ends=time(11)), field="day_ends")
     refused(ask(starts=time(12), ends=time(11)), field="day_ends")

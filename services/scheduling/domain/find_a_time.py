@@ -30,7 +30,7 @@ from typing import Any
 
 from eventstore.errors import ValidationError
 
-from .recurrence import exists
+from .recurrence import YEARS, exists
 
 MAX_WINDOW_DAYS = 92
 MAX_INVITEES = 300
@@ -95,6 +95,8 @@ class Slot:
 
 def check(request: Request, invitees: Sequence[Invitee], busy: Sequence[Busy]) -> None:
     """Refuse work the platform does not do for one request, naming the field."""
+    if not (YEARS[0] <= request.first.year and request.last.year <= YEARS[1]):
+        raise _refuse("from", f"dates from {YEARS[0]} to {YEARS[1]}")
     if request.last < request.first:
         raise _refuse("to", "on or after from")
     if (request.last - request.first).days >= MAX_WINDOW_DAYS:

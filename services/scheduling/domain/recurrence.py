@@ -31,7 +31,11 @@ from typing import Any
 from dateutil.rrule import rrule, rrulestr
 
 from eventstore.errors import ValidationError
+from eventstore.zones import zone_named
 
+# The years a meeting may be in: wide enough for any school year, and far from the ends of
+# the calendar (year 9999 plus a meeting's length is past the last date there is).
+YEARS = (1970, 2100)
 MAX_COUNT = 120              # occurrences of a series (a school year of school days)
 MAX_SPAN_DAYS = 2 * 366      # UNTIL at most about two school years after the start
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
@@ -46,12 +50,10 @@ def _refuse(field: str, message: str) -> ValidationError:
 
 def zone(name: Any, field: str = "time_zone") -> zoneinfo.ZoneInfo:
     """The IANA zone of that name; anything else is refused naming ``field``."""
-    if not isinstance(name, str) or not name or len(name) > 64 or name.startswith("/"):
+    found = zone_named(name)
+    if found is None:
         raise _refuse(field, "an IANA time zone, such as America/Los_Angeles")
-    try:
-        return zoneinfo.ZoneInfo(name)
-    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
-        raise _refuse(field, f"no IANA time zone {name!r}") from None
+    return found
 
 
 def local_start(value: Any, tz: zoneinfo.ZoneInfo, field: str = "starts_at") -> datetime:
@@ -63,6 +65,8 @@ def local_start(value: Any, tz: zoneinfo.ZoneInfo, field: str = "starts_at") -> 
         naive = datetime.strptime(value, LOCAL_FORMAT)
     except ValueError:
         raise _refuse(field, "a local date and time, YYYY-MM-DDTHH:MM") from None
+    if not YEARS[0] <= naive.year <= YEARS[1]:
+        raise _refuse(field, f"a date from {YEARS[0]} to {YEARS[1]}")
     moment = naive.replace(tzinfo=tz, fold=0)
     if not exists(moment):
         raise _refuse(field, f"{value} does not exist in {tz.key}: the clocks skip it "
