@@ -123,3 +123,13 @@ def test_an_unknown_zone_is_refused_naming_the_field(zone):
         load(schemas.HubCreate, {**HUB, "time_zone": zone})
     assert refused.value.errors == {
         "time_zone": ["an IANA time zone, like America/Los_Angeles"]}
+
+
+@pytest.mark.parametrize("name", ["America", "America/", "posixrules", "localtime",
+                                  "../../../../etc/localtime", "zone.tab"])
+def test_a_hubs_zone_is_a_zones_name_never_a_file_of_the_database(name):
+    # "America" is a folder there: looked up as a file it raised IsADirectoryError, a 500.
+    with pytest.raises(ValidationError) as refused:
+        load(schemas.HubCreate, {"id": "h", "name": "Hub", "state": "CA", "time_zone": name,
+                                 "facilitator_org": "Partner"})
+    assert "time_zone" in refused.value.errors
