@@ -28,7 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eventstore import config
-from eventstore.broker import GATEWAY, broker_users, provision_broker, uri_for
+from eventstore.broker import (
+    GATEWAY,
+    agency_process,
+    broker_users,
+    provision_broker,
+    uri_for,
+)
 from eventstore.config import Settings
 from eventstore.migrate import migrate
 from eventstore.provision import ensure_database
@@ -88,7 +94,8 @@ def local_secrets() -> dict[str, str]:
     """This machine's development secrets: generated on the first call, then reused."""
     known = config.local_secrets()
     wanted = ["CONSORTIUM_JWT_SECRET", "CONSORTIUM_IDENTITY_SECRET",
-              *(f"CONSORTIUM_AMQP_PASSWORD_{p.upper()}" for p in (*SERVICES, GATEWAY)),
+              *(password_key(p) for p in (*SERVICES, GATEWAY)),
+              *(password_key(agency_process(s)) for s in agency_states()),
               *(f"CONSORTIUM_DB_PASSWORD_{s.upper()}" for s in SERVICES)]
     missing = [key for key in wanted if not known.get(key)]
     if missing:
@@ -122,7 +129,7 @@ def process_env(name: str) -> dict[str, str]:
     user = next(u for u in broker_users({s: [] for s in existing_services()})
                 if u.process == name)
     env = {key: found[key] for key in ("CONSORTIUM_JWT_SECRET", "CONSORTIUM_IDENTITY_SECRET")}
-    env["CONSORTIUM_AMQP_URI"] = uri_for(user, found[f"CONSORTIUM_AMQP_PASSWORD_{name.upper()}"],
+    env["CONSORTIUM_AMQP_URI"] = uri_for(user, found[password_key(name)],
                                          host, port, vhost)
     if name != GATEWAY:
         env[f"CONSORTIUM_DB_{name.upper()}_URL"] = database_url(name, found)
@@ -205,11 +212,21 @@ def provision() -> None:
         print(f"  {service}: database consortium_{service} ready"
               + (f", applied {len(applied)} migrations" if applied else ""))
     _, _, vhost = amqp_host()
-    users = broker_users(service_sources())
-    provision_broker(users, {u.process: found[f"CONSORTIUM_AMQP_PASSWORD_{u.process.upper()}"]
-                             for u in users}, vhost=vhost, admin_uri=admin_amqp_uri())
+    users = broker_users(service_sources(), agency_states())
+    provision_broker(users, {u.process: found[password_key(u.process)] for u in users},
+                     vhost=vhost, admin_uri=admin_amqp_uri())
     print(f"  broker: users {', '.join(u.name() for u in users)}, each allowed its own "
-          "exchanges and queues")
+          "exchanges and queues (an agency's: its own queues on its state's public events)")
+
+
+def agency_states() -> list[str]:
+    """The states whose agencies read the public exchange: a broker user each."""
+    found = os.environ.get("CONSORTIUM_AGENCY_STATES", "CA")
+    return sorted({s.strip().upper() for s in found.split(",") if s.strip()})
+
+
+def password_key(process: str) -> str:
+    return f"CONSORTIUM_AMQP_PASSWORD_{process.upper().replace('-', '_')}"
 
 
 def admin_amqp_uri() -> str:

@@ -29,6 +29,9 @@ import amqp.exceptions
 import kombu
 
 RPC_EXCHANGE = "nameko-rpc"
+# The agencies' exchange (eventstore.push): services publish their public forms there, routed
+# <state>.<service>.<type>; an agency binds its own queues to its state's keys.
+PUBLIC_EXCHANGE = "consortium.public"
 DEAD_LETTER_EXCHANGE = "consortium.dead-letters"
 # The kernel's own RPC methods: what one service may call of another (catch-up), and an
 # operator's console of its own service.
@@ -71,14 +74,34 @@ def service_user(service: str, sources: Iterable[str]) -> BrokerUser:
               rf"dead-letters\.{s}")
     exchanges = (re.escape(RPC_EXCHANGE), rf"{s}\.events", rf"{s}\.replays",
                  re.escape(DEAD_LETTER_EXCHANGE))
+    # It publishes to the agencies' exchange, with its own name in the key, and declares nothing
+    # there (configure on it would allow deleting it).
     readable = (re.escape(RPC_EXCHANGE), re.escape(DEAD_LETTER_EXCHANGE), rf"{s}\.replays",
                 *(re.escape(events_exchange(source)) for source in sources))
     callees = "|".join(re.escape(name) for name in (service, *sources))
     calls = rf"({callees})\.({'|'.join(KERNEL_METHODS)})"
     return BrokerUser(service, configure=_any(*exchanges, *queues),
-                      write=_any(*exchanges, *queues), read=_any(*readable, *queues),
-                      topics={RPC_EXCHANGE: (_any(UUID, calls), _any(rf"{s}\.\*", UUID))},
+                      write=_any(*exchanges, re.escape(PUBLIC_EXCHANGE), *queues),
+                      read=_any(*readable, *queues),
+                      topics={RPC_EXCHANGE: (_any(UUID, calls), _any(rf"{s}\.\*", UUID)),
+                              PUBLIC_EXCHANGE: (rf"^[A-Z]{{2}}\.{s}\.[A-Za-z]+$", "^$")},
                       sources=tuple(sources))
+
+
+def agency_process(state: str) -> str:
+    return f"agency-{state.lower()}"
+
+
+def agency_user(state: str) -> BrokerUser:
+    """A state agency: declares, binds and reads its own queues (``agency-<state>.<name>``),
+    bound to the agencies' exchange with its own state's routing keys only; publishes
+    nowhere, reads no service's exchange or queue."""
+    if not re.fullmatch(r"[A-Z]{2}", state):
+        raise ValueError(f"a state is two capital letters, not {state!r}")
+    own = rf"{re.escape(agency_process(state))}\..+"
+    return BrokerUser(agency_process(state), configure=_any(own), write=_any(own),
+                      read=_any(re.escape(PUBLIC_EXCHANGE), own),
+                      topics={PUBLIC_EXCHANGE: ("^$", rf"^{state}\.")})
 
 
 def gateway_user(services: Iterable[str]) -> BrokerUser:
@@ -89,10 +112,12 @@ def gateway_user(services: Iterable[str]) -> BrokerUser:
                       topics={RPC_EXCHANGE: (rf"^({services})\.[a-z_]+$", f"^{UUID}$")})
 
 
-def broker_users(sources: dict[str, list[str]]) -> list[BrokerUser]:
-    """Every process's user: each service (with the services it consumes) and the gateway."""
+def broker_users(sources: dict[str, list[str]],
+                 agencies: Iterable[str] = ()) -> list[BrokerUser]:
+    """Every process's user: each service (with the services it consumes) and the gateway,
+    and each state agency's (by its state) for the agencies' exchange."""
     return [*(service_user(service, consumed) for service, consumed in sorted(sources.items())),
-            gateway_user(sources)]
+            gateway_user(sources), *(agency_user(state) for state in sorted(set(agencies)))]
 
 
 def rabbitmqctl(*args: str) -> str:
@@ -121,7 +146,8 @@ def provision_broker(users: list[BrokerUser], passwords: dict[str, str], vhost: 
     if admin_uri is not None:
         # A source that has no process yet (a service consumes the contract of one still being
         # written) gets its exchange too: its consumers bind to it and hear it when it starts.
-        services = {u.process for u in users if u.process != GATEWAY}
+        services = {u.process for u in users
+                    if u.process != GATEWAY and not u.process.startswith("agency-")}
         declare_exchanges(admin_uri, sorted(services.union(*(u.sources for u in users))))
 
 
@@ -129,7 +155,7 @@ def declare_exchanges(amqp_uri: str, services: Iterable[str]) -> None:
     """The exchanges every process relies on, declared before any process starts."""
     with kombu.Connection(amqp_uri) as conn:
         channel = conn.channel()
-        for name in (*(events_exchange(s) for s in services), RPC_EXCHANGE):
+        for name in (*(events_exchange(s) for s in services), RPC_EXCHANGE, PUBLIC_EXCHANGE):
             kombu.Exchange(name, type="topic", durable=True)(channel).declare()
         kombu.Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True)(channel).declare()
 

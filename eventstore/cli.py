@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import signal
@@ -17,6 +18,7 @@ import sys
 from pathlib import Path
 
 from .config import Settings
+from .contracts import contracts_of_service
 from .errors import ConsortiumError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,15 +48,22 @@ def cmd_migrate(args) -> int:
 def cmd_relay(args) -> int:
     from .events import upcasters_of
     from .metrics import serve_metrics
+    from .push import HUB_STATES_SQL, PublicPush
     from .relay import Relay
     from .store import EventStore
     settings = _settings(args)
+    service_cls = getattr(importlib.import_module(f"services.{settings.service}.service"),
+                          settings.service.capitalize())
+    contracts = contracts_of_service(service_cls)
+    push = (PublicPush(settings.service, contracts,
+                       getattr(service_cls, "hub_states_sql", HUB_STATES_SQL))
+            if any(c.public is not None for c in contracts) else None)
     store = EventStore(None, settings.service, upcasters_of(f"services.{settings.service}"))
     base = Settings.from_env(settings.service)
     relay = Relay(settings.service, settings.database_url, settings.amqp_uri,
                   batch_size=settings.relay_batch_size, store=store,
                   confirm_timeout=base.relay_confirm_seconds,
-                  fence_seconds=base.relay_fence_seconds)
+                  fence_seconds=base.relay_fence_seconds, push=push)
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())
     signal.signal(signal.SIGINT, lambda *_: relay.stop())
     if settings.metrics_port:

@@ -216,3 +216,14 @@ def contracts_of(module: types.ModuleType) -> list[type[Published]]:
     return [value for value in vars(module).values()
             if isinstance(value, type) and issubclass(value, Published)
             and value is not Published and value.__module__ == module.__name__]
+
+
+def contracts_of_service(service_cls: type) -> list[type[Published]]:
+    """The contracts a service publishes: its package's ``contracts`` module, if it has one."""
+    import importlib
+    package = service_cls.__module__.rsplit(".", 1)[0]
+    try:
+        module = importlib.import_module(f"{package}.contracts")
+    except ModuleNotFoundError:
+        return []
+    return contracts_of(module)

@@ -38,11 +38,12 @@ from .aggregate import Aggregate
 from .commands import Session
 from .consumers import DeadLetterParker, ReliableQueueConsumer, catch_up
 from .context import DEADLINE, IDEMPOTENCY_KEY, IF_MATCH, RequestScope
-from .contracts import Published, contracts_of, public_event
+from .contracts import contracts_of_service, public_event
 from .errors import Forbidden, ValidationError
 from .identity import Access, Identity, admins, hub_writers, signed_event
 from .kernel import Kernel
 from .logs import REQUEST_ID
+from .push import HUB_STATES_SQL
 from .readmodel import ReadModel
 from .rpc import RPC_MESSAGE, RPC_REPLY_TO, caller_of
 from .validation import dump, dump_page, load
@@ -386,17 +387,6 @@ def declares(body: type[Schema] | None, answer: type[Schema] | None, *, target: 
     return decorate
 
 
-def _contracts_of_service(service_cls: type) -> list[type[Published]]:
-    """The contracts a service publishes: its package's ``contracts`` module, if it has one."""
-    import importlib
-    package = service_cls.__module__.rsplit(".", 1)[0]
-    try:
-        module = importlib.import_module(f"{package}.contracts")
-    except ModuleNotFoundError:
-        return []
-    return contracts_of(module)
-
-
 class KernelEntrypoints:
     """The dependencies every service's workers use, the RPC methods every service answers,
     and the parker of its dead letters."""
@@ -443,8 +433,9 @@ class KernelEntrypoints:
             "more": len(batch) == limit,
         })
 
-    # Where this service learns which hubs are in a state (membership's own table overrides).
-    hubs_of_state_sql: ClassVar[str] = "SELECT id FROM directory_hubs WHERE state = %s"
+    # Where this service learns each hub's state (membership's own table overrides): the
+    # agencies' feed and push (eventstore.push) are decided by it.
+    hub_states_sql: ClassVar[str] = HUB_STATES_SQL
 
     @rpc
     def public_events(self, after: list[int], limit: int = 500) -> dict[str, Any]:
@@ -464,11 +455,12 @@ class KernelEntrypoints:
             raise ValidationError("after is a cursor of two whole numbers",
                                   {"after": ["[position, position]"]}) from None
         batch = self.kernel.store.read_all(start, limit)
-        public = {c.type: c for c in _contracts_of_service(type(self)) if c.public is not None}
+        public = {c.type: c for c in contracts_of_service(type(self)) if c.public is not None}
         shown = [e for e in batch if e.type in public]
         if shown:
             with self.kernel.reading(Identity.system(self.kernel.container.service_name)) as cur:
-                cur.execute(self.hubs_of_state_sql, (caller.state,))
+                cur.execute(f"SELECT id FROM ({self.hub_states_sql}) h WHERE state = %s",
+                            (caller.state,))
                 hubs = {row[0] for row in cur.fetchall()}
             shown = [e for e in shown if (e.hub_id or e.stream_id) in hubs]
         return {"events": [public_event(public[e.type], e) for e in shown],

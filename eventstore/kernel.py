@@ -33,12 +33,14 @@ from . import metrics
 from .commands import Session, UnitOfWork
 from .config import Settings, check_credentials
 from .consumers import DeadLetters, ReliableEventHandler, catch_up, consumer_methods
+from .contracts import contracts_of_service
 from .db import Database
 from .events import RecordedEvent, Upcasters, upcasters_of
 from .identity import Identity, check_identity_secret
 from .logs import ClientErrorsAreNotFailures
 from .migrate import included_in, migrate
 from .projections import Projection, ProjectionRunner
+from .push import HUB_STATES_SQL, PublicPush
 from .readmodel import ReadModel
 from .relay import Relay
 from .rpc import SignedClusterRpcProxy, signed_rpc
@@ -129,7 +131,8 @@ class Kernel(DependencyProvider):
                                poll_seconds=self.settings.relay_poll_seconds,
                                store=self.store,
                                confirm_timeout=self.settings.relay_confirm_seconds,
-                               fence_seconds=self.settings.relay_fence_seconds)
+                               fence_seconds=self.settings.relay_fence_seconds,
+                               push=self.public_push())
             self.container.spawn_managed_thread(self.relay.run, identifier="relay")
         if any(not p.inline for p in self.projections):
             # Inline projections are applied by the commands themselves; only an asynchronous
@@ -143,6 +146,15 @@ class Kernel(DependencyProvider):
         if self.settings.metrics_port:
             self.metrics_server = metrics.serve_metrics(self.settings.metrics_port,
                                                         self.health_checks())
+
+    def public_push(self) -> PublicPush | None:
+        """The public forms the relay pushes to the agencies (eventstore.push), if any."""
+        cls = self.container.service_cls
+        contracts = contracts_of_service(cls)
+        if not any(c.public is not None for c in contracts):
+            return None
+        return PublicPush(self.container.service_name, contracts,
+                          getattr(cls, "hub_states_sql", HUB_STATES_SQL))
 
     def _migrate_or_exit(self) -> None:
         """Wait for the database a little (it may be starting too), then give up loudly.

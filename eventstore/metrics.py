@@ -115,6 +115,12 @@ RELAY_ACTIVE = Gauge(
     "relay_active", "1 when this process holds the relay lock of its service", ["service"])
 RELAY_PUBLISH_SECONDS = Histogram(
     "relay_publish_batch_seconds", "Time to publish and confirm one batch", ["service"])
+RELAY_PUBLIC_PUSHED = Counter(
+    "relay_public_events_pushed_total",
+    "Public forms of events published to the agencies' exchange and confirmed", ["service"])
+RELAY_PUBLIC_UNROUTED = Counter(
+    "relay_public_unrouted_total",
+    "Events with a public form not pushed: their hub's state was unknown", ["service"])
 RELAY_ERRORS = Counter(
     "relay_errors_total", "Relay failures (broker or database) followed by a retry",
     ["service", "kind"])

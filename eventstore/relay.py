@@ -30,6 +30,7 @@ from . import metrics
 from .db import Timeouts, connect
 from .events import RecordedEvent
 from .identity import signed_event
+from .push import PUBLIC_EXCHANGE, PublicPush
 from .store import EventStore
 
 log = logging.getLogger("eventstore.relay")
@@ -45,7 +46,8 @@ class Relay:
     def __init__(self, service: str, database_url: str, amqp_uri: str, *,
                  batch_size: int = 500, poll_seconds: float = 0.05,
                  standby_poll_seconds: float = 0.5, confirm_timeout: float = 10.0,
-                 store: EventStore, fence_seconds: float = 15.0) -> None:
+                 store: EventStore, fence_seconds: float = 15.0,
+                 push: PublicPush | None = None) -> None:
         self.service = service
         self.database_url = database_url
         self.amqp_uri = amqp_uri
@@ -61,6 +63,8 @@ class Relay:
         # its own connection's cursor to every call.
         self.store = store
         self.exchange = f"{service}.events"
+        # The public forms for the agencies' exchange (eventstore.push), if the service has any.
+        self.push = push
         self.active = False
         self.stopping = threading.Event()
 
@@ -121,6 +125,10 @@ class Relay:
         store = self.store
         channel = broker.channel()
         kombu.Exchange(self.exchange, type="topic", durable=True)(channel).declare()
+        if self.push is not None:
+            # Declared by provisioning; a service's user may publish to it, not declare it.
+            from .broker import ensure_exchange
+            ensure_exchange(self.amqp_uri, PUBLIC_EXCHANGE)
         confirms = _Confirms(channel)
         cursor = store.checkpoint(CHECKPOINT, cur)
         last_lag_check = 0.0
@@ -132,11 +140,17 @@ class Relay:
                 for event in batch:
                     self._still_active(cur)
                     self._publish(channel, confirms, event)
+                pushed = self.push.messages(batch, cur) if self.push is not None else []
+                for event, key, cloud_event in pushed:
+                    confirms.publish(channel, json.dumps(cloud_event), PUBLIC_EXCHANGE, key,
+                                     {}, event.event_id,
+                                     content_type="application/cloudevents+json")
                 confirms.wait(broker, self.confirm_timeout)
                 self._still_active(cur)
                 cursor = batch[-1].cursor
                 store.save_checkpoint(CHECKPOINT, cursor, cur)
                 metrics.RELAY_PUBLISHED.labels(self.service).inc(len(batch))
+                metrics.RELAY_PUBLIC_PUSHED.labels(self.service).inc(len(pushed))
                 metrics.RELAY_PUBLISH_SECONDS.labels(self.service).observe(
                     time.perf_counter() - started)
             now = time.monotonic()
@@ -176,8 +190,9 @@ class _Confirms:
         channel.events["basic_nack"].add(self._nack)
 
     def publish(self, channel, body: str, exchange: str, routing_key: str,
-                headers: dict[str, Any], message_id: str) -> None:
-        message = amqp.Message(body, content_type="application/json",
+                headers: dict[str, Any], message_id: str,
+                content_type: str = "application/json") -> None:
+        message = amqp.Message(body, content_type=content_type,
                                content_encoding="utf-8", delivery_mode=2,
                                message_id=message_id, application_headers=headers)
         channel.basic_publish(message, exchange=exchange, routing_key=routing_key)

@@ -112,7 +112,8 @@ def broker_uris(amqp_uri):
     from eventstore.broker import broker_users, provision_broker, remove_users, uri_for
     vhost = amqp_uri.rsplit("/", 1)[1]
     prefix = f"ctest{os.getpid()}"
-    users = broker_users(service_sources())
+    # Two state agencies' users: the push's readers (tests/integration/test_public_push.py).
+    users = broker_users(service_sources(), agencies=("CA", "NV"))
     passwords = {user.process: secrets.token_hex(24) for user in users}
     forget_users_of_ended_sessions()
     provision_broker(users, passwords, vhost=vhost, admin_uri=amqp_uri, prefix=prefix)

@@ -40,7 +40,7 @@ class Membership(KernelEntrypoints):
     read_model: MembershipReadModel
     command_answer = schemas.Member
     # Membership keeps the hubs itself (the other services, its directory of them).
-    hubs_of_state_sql = "SELECT id FROM hubs_view WHERE state = %s"
+    hub_states_sql = "SELECT id, state FROM hubs_view"
 
     # -- hubs --------------------------------------------------------------------------------
 
