@@ -18,7 +18,8 @@ def test_the_first_up_generates_every_secret_and_the_next_reuses_them(tmp_path, 
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     wanted = {"CONSORTIUM_JWT_SECRET", "CONSORTIUM_IDENTITY_SECRET",
               *(f"CONSORTIUM_AMQP_PASSWORD_{p.upper()}" for p in (*runner.SERVICES, "gateway")),
-              *(f"CONSORTIUM_DB_PASSWORD_{s.upper()}" for s in runner.SERVICES)}
+              *(f"CONSORTIUM_DB_PASSWORD_{s.upper()}" for s in runner.SERVICES),
+              "CONSORTIUM_AMQP_PASSWORD_AGENCY_CA"}   # the demo's state agency's broker user
     assert set(first) == wanted
     assert all(len(value) >= 32 and value not in config.PUBLIC_SECRETS
                for value in first.values())
