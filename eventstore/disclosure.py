@@ -161,3 +161,24 @@ def published(table: Mapping[Hashable, Mapping[Hashable, int]]
     hidden = suppressed_cells(table)
     return {r: {c: None if (r, c) in hidden else n for c, n in row.items()}
             for r, row in with_totals(table).items()}
+
+
+class Counts(dict):
+    """A table of counts (row -> column -> count) for the agencies' summary: published with
+    its totals, small cells and those that would give them away suppressed."""
+
+
+def published_section(value: Any) -> Any:
+    """A summary's section as it may leave: a ``Counts`` table published (its hidden cells
+    None, and listed under ``suppressed``); anything else as it is (the service made it from
+    no small group, or suppressed it itself with ``derived_or_none``)."""
+    if not isinstance(value, Counts):
+        return value
+    table: dict[Hashable, dict[Hashable, int]] = {
+        str(r): {str(c): int(n) for c, n in row.items()} for r, row in value.items()}
+    if not table:
+        return {"rows": {}, "suppressed": []}
+    shown = published(table)
+    return {"rows": shown,
+            "suppressed": sorted([str(r), str(c)] for r, row in shown.items()
+                                 for c, n in row.items() if n is None)}

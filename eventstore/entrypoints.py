@@ -39,6 +39,7 @@ from .commands import Session
 from .consumers import DeadLetterParker, ReliableQueueConsumer, catch_up
 from .context import DEADLINE, IDEMPOTENCY_KEY, IF_MATCH, RequestScope
 from .contracts import contracts_of_service, public_event
+from .disclosure import published_section
 from .errors import Forbidden, ValidationError
 from .identity import Access, Identity, admins, hub_writers, signed_event
 from .kernel import Kernel
@@ -468,6 +469,27 @@ class KernelEntrypoints:
                 "next": list(batch[-1].cursor) if batch else list(start),
                 "more": len(batch) == limit}
 
+    def summary_of(self, cur: Any, hubs: list[str]) -> dict[str, dict[str, Any]]:
+        """The service's part of the agencies' summary: per hub of the agency's state, its
+        sections (a ``disclosure.Counts`` table is suppressed by ``agency_summary``). A service
+        with a part overrides this."""
+        return {}
+
+    @rpc
+    def agency_summary(self) -> dict[str, dict[str, Any]]:
+        """Per hub of the calling agency's state, this service's sections of the summary, as
+        they may leave the platform (eventstore.disclosure)."""
+        caller = self.caller()
+        if caller.role != "agency" or not caller.state:
+            raise Forbidden(f"role {caller.role} may not read the agencies' summary")
+        with self.kernel.reading(Identity.system(self.kernel.container.service_name)) as cur:
+            cur.execute(f"SELECT id FROM ({self.hub_states_sql}) h WHERE state = %s",
+                        (caller.state,))
+            hubs = sorted(row[0] for row in cur.fetchall())
+            sections = self.summary_of(cur, hubs) if hubs else {}
+        return {hub: {name: published_section(value) for name, value in found.items()}
+                for hub, found in sections.items() if hub in hubs}
+
     @rpc
     def catch_up(self, source: str) -> dict[str, int]:
         """Re-read ``source``'s log through this service's consumers of it (inbox dedups)."""
@@ -477,20 +499,53 @@ class KernelEntrypoints:
             return catch_up(type(self), self, source,
                             lambda after, limit, types: proxy.read_events(after, limit, types))
 
-    @rpc
-    def dead_letters(self, include_replayed: bool = False) -> list[dict[str, Any]]:
-        self.caller().require_platform()
-        letters = self.kernel.dead_letters.list(include_replayed)
-        for letter in letters:
-            for key in ("parked_at", "replayed_at"):
-                if letter[key] is not None:
-                    letter[key] = letter[key].isoformat()
-        return letters
+    # -- the operator's controls (eventstore.operations; the gateway's operator routes) -------
+
+    def _operator(self) -> Identity:
+        caller = self.caller()
+        caller.require_platform()
+        return caller
 
     @rpc
-    def replay_dead_letter(self, letter_id: int) -> None:
-        self.caller().require_platform()
-        self.kernel.dead_letters.replay(int(letter_id))
+    def dead_letters(self, include_replayed: bool = False) -> list[dict[str, Any]]:
+        self._operator()
+        return self.kernel.operations.letters(include_replayed)
+
+    @rpc
+    def dead_letter(self, letter_id: Any) -> dict[str, Any]:
+        self._operator()
+        return self.kernel.operations.letter(letter_id)
+
+    @rpc
+    def replay_dead_letter(self, letter_id: Any) -> None:
+        caller = self._operator()
+        self.kernel.operations.replay(caller.sub, caller.role, letter_id)
+
+    @rpc
+    def replay_dead_letters(self) -> dict[str, Any]:
+        caller = self._operator()
+        return self.kernel.operations.replay_all(caller.sub, caller.role)
+
+    @rpc
+    def start_rebuild(self, projections: list[str] | None = None) -> dict[str, Any]:
+        caller = self._operator()
+        return self.kernel.operations.start_rebuild(caller.sub, caller.role, projections,
+                                                    self.kernel.spawn)
+
+    @rpc
+    def rebuild_progress(self, rebuild_id: Any) -> dict[str, Any]:
+        self._operator()
+        return self.kernel.operations.rebuild_progress(rebuild_id)
+
+    @rpc
+    def lag(self) -> dict[str, Any]:
+        self._operator()
+        return self.kernel.operations.lag(self.kernel.queue_depths())
+
+    @rpc
+    def operator_actions(self, limit: int = 100) -> list[dict[str, Any]]:
+        self._operator()
+        return self.kernel.operations.actions(limit)
 
     @DeadLetterParker.decorator
     def park_dead_letter(self, body: Any, headers: dict[str, Any]) -> None:

@@ -39,6 +39,7 @@ from .events import RecordedEvent, Upcasters, upcasters_of
 from .identity import Identity, check_identity_secret
 from .logs import ClientErrorsAreNotFailures
 from .migrate import included_in, migrate
+from .operations import Operations
 from .projections import Projection, ProjectionRunner
 from .push import HUB_STATES_SQL, PublicPush
 from .readmodel import ReadModel
@@ -116,6 +117,8 @@ class Kernel(DependencyProvider):
         self.work = UnitOfWork(self.db, self.store, [p for p in self.projections if p.inline],
                                lambda cur, caller: self.read_model(cur, caller, self.store))
         self.dead_letters = DeadLetters(self.db, self.settings.amqp_uri, service)
+        self.operations = Operations(service, self.db, self.store, self.dead_letters,
+                                     self.projections)
         module = sys.modules[self.container.service_cls.__module__]
         self.migrations = Path(module.__file__).parent / "migrations"  # type: ignore[arg-type]
         # The tables of the modules the service includes (the membership directory) come with
@@ -293,6 +296,20 @@ class Kernel(DependencyProvider):
         return [e.queue.name for e in self.container.entrypoints
                 if isinstance(e, ReliableEventHandler) and getattr(e, "queue", None)]
 
+    def queue_depths(self) -> dict[str, int]:
+        """Messages waiting in each of the service's consumer queues."""
+        queues = self._consumer_queues()
+        if not queues:
+            return {}
+        with kombu.Connection(self.settings.amqp_uri) as conn:
+            channel = conn.channel()
+            return {queue: channel.queue_declare(queue, passive=True).message_count
+                    for queue in queues}
+
+    def spawn(self, work: Callable[[], None]) -> None:
+        """Run ``work`` in the service's process beside its workers (an operator's rebuild)."""
+        self.container.spawn_managed_thread(work, identifier="operator-work")
+
     def _watch(self) -> None:
         """Refresh the gauges that need a query: how far the log is held back, consumer lag
         and waiting dead letters."""
@@ -307,12 +324,7 @@ class Kernel(DependencyProvider):
                 metrics.LOG_HELD_BACK_EVENTS.labels(service).set(events)
                 metrics.LOG_HELD_BACK_SECONDS.labels(service).set(seconds)
                 metrics.DEAD_LETTERS_WAITING.labels(service).set(self.dead_letters.waiting())
-                queues = self._consumer_queues()
-                if queues:
-                    with kombu.Connection(self.settings.amqp_uri) as conn:
-                        channel = conn.channel()
-                        for queue in queues:
-                            depth = channel.queue_declare(queue, passive=True).message_count
-                            metrics.CONSUMER_LAG.labels(queue).set(depth)
+                for queue, depth in self.queue_depths().items():
+                    metrics.CONSUMER_LAG.labels(queue).set(depth)
             except Exception as exc:  # noqa: BLE001 - a gauge is not worth a crash
                 log.warning("gauges not refreshed: %s", exc)

@@ -147,12 +147,13 @@ class ProjectionRunner:
                 total += n
         return total
 
-    def rebuild(self, *projections: Projection) -> int:
+    def rebuild(self, *projections: Projection,
+                progress: Callable[[int], None] | None = None) -> int:
         """Build the projections' tables again from the whole log beside the live ones and swap
         them in (eventstore/rebuild.py): readers are served all along, nothing committed
         meanwhile is lost. Returns the number of events replayed."""
         from .rebuild import rebuild
-        return rebuild(self.db.url, self.store, list(projections))
+        return rebuild(self.db.url, self.store, list(projections), progress=progress)
 
     def lag(self, projection: Projection) -> int:
         cursor = self.store.checkpoint(projection.checkpoint_name)

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,8 +62,10 @@ class Table:
 
 
 def rebuild(database_url: str, store: EventStore, projections: list[Any],
-            batch: int = BATCH) -> int:
-    """Rebuild ``projections`` from the whole log; the number of events replayed."""
+            batch: int = BATCH,
+            progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild ``projections`` from the whole log; the number of events replayed.
+    ``progress(replayed)`` is told after each batch (an operator follows it)."""
     started = time.monotonic()
     conn = connect(database_url, autocommit=True, application_name="projections:rebuild")
     try:
@@ -82,6 +85,8 @@ def rebuild(database_url: str, store: EventStore, projections: list[Any],
                 if done:
                     cursor = done[-1].cursor
                     count += len(done)
+                    if progress is not None:
+                        progress(count)
                 if len(done) < batch and store.count_after(cursor, SWAP_TAIL + 1, cur) <= \
                         SWAP_TAIL:
                     break

@@ -82,6 +82,8 @@ class Route:
     query: type[Schema] | None = None
     # A paged list's ``after``: "id" or "token" (CURSORS).
     cursor: str = "id"
+    # The largest ``limit`` a page may ask for.
+    most: int = 200
     # What a page holds besides ``items`` and ``next`` (a search's facets and total), as a
     # schema whose fields sit next to them.
     page_fields: type[Schema] | None = None

@@ -28,7 +28,7 @@ from eventstore.querystring import Integer
 from eventstore.routes import Route
 
 KIND = "gateway.feed.v1"
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.2
 # Log events each service is asked to read per call, and calls per service per answer: a
 # reader of the whole history asks again; no answer reads without bound.
 READ_PER_CALL = 1000
@@ -60,7 +60,7 @@ FEED = Route("GET", "/v1/feed", "feed",
              "The public events of the agency's state, from every service, as CloudEvents: "
              "send each `next` back as `after`; `wait` holds an empty answer for new events",
              "feeds", query=FeedQuery, response=CloudEvent, paged=True, cursor="token",
-             roles=("agency",), service="gateway")
+             roles=("agency",), service="gateway", most=1000)
 
 
 def page(services: list[str], ask: Callable[[str, list[int], int], dict[str, Any]],
@@ -100,3 +100,71 @@ def _read(services: list[str], ask: Callable[[str, list[int], int], dict[str, An
                 break
         positions[service] = position
     return items
+
+
+class Table(Schema):
+    """A table of counts as it may leave: its rows with a ``total`` column and a ``total`` row;
+    a suppressed cell is null and listed under ``suppressed``."""
+    rows = fields.Dict(fields.String(), fields.Dict(fields.String(),
+                                                    fields.Integer(allow_none=True)),
+                       required=True)
+    suppressed = fields.List(fields.List(fields.String()), required=True, metadata={
+        "description": "[row, column] of each suppressed cell"})
+
+
+class HubFacts(Schema):
+    name = fields.String(required=True)
+    stage = fields.String(required=True)
+    facilitator_org = fields.String(required=True)
+
+
+class Feedback(Schema):
+    raters = fields.Integer(allow_none=True, metadata={"description": "null: fewer than 11"})
+    average_stars = fields.Float(allow_none=True)
+
+
+class ExpertSessions(Schema):
+    engagements = fields.Integer(required=True)
+    sessions_used = fields.Integer(required=True)
+    pooled_cost_cents = fields.Integer(required=True, metadata={
+        "description": "the hub's shares of its engagements' cost"})
+    saved_cents = fields.Integer(required=True, metadata={
+        "description": "what the hub would have paid alone, less its shares"})
+
+
+class HubSummary(Schema):
+    id = fields.String(required=True)
+    hub = fields.Nested(HubFacts)
+    members = fields.Nested(Table, metadata={"description": "by kind and enrollment band"})
+    projects_by_phase = fields.Nested(Table)
+    test_cycles_completed = fields.Nested(Table, metadata={"description": "by decision"})
+    meetings_held = fields.Nested(Table, metadata={"description": "by kind of meeting"})
+    attendance = fields.Nested(Table, metadata={"description": "people attending, by kind"})
+    feedback = fields.Dict(fields.String(), fields.Nested(Feedback), metadata={
+        "description": "by kind of meeting"})
+    expert_sessions = fields.Nested(ExpertSessions)
+
+
+class Summary(Schema):
+    state = fields.String(required=True)
+    hubs = fields.List(fields.Nested(HubSummary), required=True)
+    unreachable = fields.List(fields.String(), required=True, metadata={
+        "description": "services that did not answer: their sections are missing"})
+
+
+SUMMARY = Route("GET", "/v1/agency/summary", "agency_summary",
+                "Each hub of the agency's state in aggregate, small cells suppressed so that "
+                "none can be worked back out", "feeds", response=Summary, roles=("agency",),
+                service="gateway")
+
+
+def summary(state: str, answers: dict[str, dict[str, dict[str, Any]]],
+            unreachable: list[str]) -> dict[str, Any]:
+    """The services' parts of the summary (each suppressed by its owner) put together by
+    hub."""
+    hubs: dict[str, dict[str, Any]] = {}
+    for service in sorted(answers):
+        for hub, sections in answers[service].items():
+            hubs.setdefault(hub, {"id": hub}).update(sections)
+    return {"state": state, "hubs": [hubs[h] for h in sorted(hubs)],
+            "unreachable": unreachable}

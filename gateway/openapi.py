@@ -109,7 +109,9 @@ def build_spec(routes: list[Route]) -> dict[str, Any]:
             # The marshmallow plugin makes one query parameter of each field, with its type
             # and constraints (a List field: a parameter given once per value).
             operation["parameters"].append({"in": "query", "schema": route.query})
-        if route.method in ("POST", "DELETE"):
+        # The operator's actions (the gateway's own POSTs) are not keyed: a replay sent twice
+        # is handled once by the consumers' inbox, a second rebuild while one runs is 409.
+        if route.method in ("POST", "DELETE") and route.service != "gateway":
             operation["parameters"].append({
                 "name": "Idempotency-Key", "in": "header", "required": False,
                 "schema": {"type": "string", "minLength": 1, "maxLength": 200},
@@ -128,7 +130,7 @@ def build_spec(routes: list[Route]) -> dict[str, Any]:
                     "list and the caller it was given to"))
             operation["parameters"] += [
                 {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                            "maximum": 200}},
+                                                            "maximum": route.most}},
                 after]
         if route.body is not None:
             operation["requestBody"] = {"required": True, "content": {

@@ -69,7 +69,7 @@ from eventstore.routes import JSON, LINK_PARAMETER, PAGING_PARAMETERS, Route, se
 from eventstore.rpc import SignedRpcProxy
 from eventstore.validation import load
 
-from . import auth, feed
+from . import asyncapi, auth, feed, operations
 from .openapi import build_spec
 
 log = logging.getLogger("gateway")
@@ -88,9 +88,11 @@ RPC_TIMEOUT_SECONDS = SETTINGS.rpc_timeout_seconds
 # answered 503 is never applied (the commit itself and the answer's way back take a moment).
 COMMIT_MARGIN_SECONDS = min(1.0, RPC_TIMEOUT_SECONDS / 5)
 SERVICES = gateway_services()
-# The services' tables, and the gateway's own route: the agencies' feed, which reads them all.
+# The services' tables, and the gateway's own routes, which read them all: the agencies' feed
+# and the operator's controls (answered by the Gateway's method named by the route's rpc).
+OWN_ROUTES: list[Route] = [feed.FEED, feed.SUMMARY, *operations.ROUTES]
 ROUTES: list[Route] = [*(route for service in SERVICES for route in service_routes(service)),
-                       feed.FEED]
+                       *OWN_ROUTES]
 
 # Endpoints are indexes into ROUTES. No redirects: "/v1//hubs" names no route.
 URL_MAP = Map([Rule(r.path, endpoint=str(i), methods=[r.method]) for i, r in enumerate(ROUTES)],
@@ -614,11 +616,13 @@ class Gateway:
         if route.query is not None:
             query = parameters(route.query, request.args.lists(),
                                PAGING_PARAMETERS if route.paged else ())
-        if route is feed.FEED:
-            return self._feed(identity, request, query or {})
         args, kwargs = route.arguments(params, self._body(route, request),
-                                       _int_arg(request, "limit", 50), _after(request, route),
+                                       _int_arg(request, "limit", 50, route.most),
+                                       _after(request, route),
                                        media_type, query)
+        if route.service == "gateway":
+            assert identity is not None
+            return self._own(route, identity, args, kwargs)
         # The deadline (stamped by set_context) starts now that the body is in: the time a
         # client takes to send it is not taken from the service's.
         self.set_context(identity, request.headers.get("Idempotency-Key"), expected_version)
@@ -678,31 +682,63 @@ class Gateway:
                                   {"_body": ["nothing, or {}"]})
         return body
 
-    def _feed(self, identity: Identity | None, request: Request,
-              query: dict[str, Any]) -> Response:
+    def _own(self, route: Route, identity: Identity, args: list[Any],
+             kwargs: dict[str, Any]) -> Response:
+        """A route the gateway answers itself, by reading the services (gateway/feed.py,
+        gateway/operations.py): its body and query loaded by their schemas."""
+        if route.body is not None:
+            args[len(route.params)] = load(route.body, args[len(route.params)])
+        if route.query is not None:
+            args[-1] = load(route.query, args[-1])
+        if route is feed.FEED:
+            result = self._feed(identity, args[-1], **kwargs)
+        elif route is feed.SUMMARY:
+            answers, unreachable = self._each(identity, "agency_summary")
+            result = feed.summary(identity.state or "", answers, unreachable)
+        else:
+            handlers = operations.OperatorRoutes(
+                sorted(SERVICES), lambda *a: self._call(identity, *a),
+                lambda method, *a, only=None: self._each(identity, method, *a, only=only))
+            result = getattr(handlers, route.rpc)(*args, **kwargs)
+        return Response(json.dumps(result), status=route.status, content_type=JSON)
+
+    def _call(self, identity: Identity, service: str, method: str, *args: Any) -> Any:
+        """One call of a service's method as ``identity``, with its own deadline."""
+        self.set_context(identity, None, None)
+        try:
+            with eventlet.Timeout(RPC_TIMEOUT_SECONDS):
+                return getattr(getattr(self, service), method)(*args)
+        except eventlet.Timeout:
+            raise ServiceUnavailable(f"{service} did not answer in time") from None
+        except OUTAGES as exc:
+            log.warning("%s unreachable: %s: %s", service, type(exc).__name__, exc)
+            raise ServiceUnavailable(f"{service} cannot be reached now; ask again") from None
+
+    def _each(self, identity: Identity, method: str, *args: Any,
+              only: list[str] | None = None) -> tuple[dict[str, Any], list[str]]:
+        """The same call of every service (or ``only`` these) at once: the answers of those
+        that answered, and the names of those that could not be reached."""
+        def one(service: str) -> Any:
+            try:
+                return self._call(identity, service, method, *args)
+            except ServiceUnavailable as exc:
+                return exc
+        calls = {service: eventlet.spawn(one, service) for service in only or sorted(SERVICES)}
+        answers = {service: call.wait() for service, call in calls.items()}
+        return ({s: a for s, a in answers.items() if not isinstance(a, ServiceUnavailable)},
+                sorted(s for s, a in answers.items() if isinstance(a, ServiceUnavailable)))
+
+    def _feed(self, identity: Identity, query: dict[str, Any], limit: int,
+              after: str | None) -> dict[str, Any]:
         """The agencies' feed (gateway/feed.py): each service's public events, one position
         per service in the cursor."""
-        assert identity is not None
-
         def ask(service: str, position: list[int], read: int) -> dict[str, Any]:
-            # Each call its own deadline: a long poll may outlast one.
-            self.set_context(identity, None, None)
-            try:
-                with eventlet.Timeout(RPC_TIMEOUT_SECONDS):
-                    answer: dict[str, Any] = getattr(self, service).public_events(position,
-                                                                                   read)
-                    return answer
-            except eventlet.Timeout:
-                raise ServiceUnavailable(f"{service} did not answer in time") from None
-            except OUTAGES as exc:
-                log.warning("%s unreachable: %s: %s", service, type(exc).__name__, exc)
-                raise ServiceUnavailable(f"{service} cannot be reached now; ask again with "
-                                         "the same cursor") from None
+            answer: dict[str, Any] = self._call(identity, service, "public_events", position,
+                                                read)
+            return answer
 
-        wait = load(feed.FeedQuery, query)["wait"]
-        answer = feed.page(sorted(SERVICES), ask, identity, _after(request, feed.FEED),
-                           _int_arg(request, "limit", 50), wait, eventlet.sleep)
-        return Response(json.dumps(answer), content_type=JSON)
+        return feed.page(sorted(SERVICES), ask, identity, after, limit, query["wait"],
+                         eventlet.sleep)
 
     # -- operations --------------------------------------------------------------------------
 
@@ -742,12 +778,22 @@ class Gateway:
     def openapi(self, request: Request) -> Response:
         return Response(openapi_document(), content_type="application/json")
 
+    @Api.decorator("GET", "/asyncapi.json")
+    def asyncapi(self, request: Request) -> Response:
+        """The public events and the agencies' exchange (gateway/asyncapi.py)."""
+        return Response(asyncapi_document(), content_type="application/json")
+
 
 # One RPC proxy per configured service, as class attributes where nameko finds dependencies.
 for _service in SERVICES:
     # A request that waits in the service's queue longer than the gateway waits for its answer
     # expires there: it is never picked up after the 503.
     setattr(Gateway, _service, SignedRpcProxy(_service, expiration=RPC_TIMEOUT_SECONDS))
+
+
+@functools.cache
+def asyncapi_document() -> str:
+    return json.dumps(asyncapi.build(sorted(SERVICES)))
 
 
 @functools.cache
@@ -842,7 +888,7 @@ def _after(request: Request, route: Route) -> str | None:
     return value
 
 
-def _int_arg(request: Request, name: str, default: int) -> int:
+def _int_arg(request: Request, name: str, default: int, most: int = 200) -> int:
     value = request.args.get(name)
     if value is None:
         return default
@@ -851,7 +897,7 @@ def _int_arg(request: Request, name: str, default: int) -> int:
     except ValueError:
         raise ValidationError(f"{name} must be a whole number",
                               {name: ["a whole number"]}) from None
-    if not 1 <= number <= 200:
-        raise ValidationError(f"{name} must be 1 to 200", {name: ["1 to 200"]})
+    if not 1 <= number <= most:
+        raise ValidationError(f"{name} must be 1 to {most}", {name: [f"1 to {most}"]})
     return number
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from psycopg2.extras import Json, execute_values
 
+from eventstore.disclosure import Counts
 from eventstore.errors import NotFound, ValidationError
 from eventstore.events import RecordedEvent
 from eventstore.projections import Projection, RowProjection, handles
@@ -273,3 +274,22 @@ class CyclesReadModel(DirectoryReads, ReadModel):
                 {"on": row["on_date"].isoformat(), "value": row["value"], "n": row["n"],
                  "cycle_id": row["cycle_id"]})
         return points
+
+
+def agency_summary(cur: Any, hubs: list[str]) -> dict[str, dict[str, Any]]:
+    """Cycles' part of the agencies' summary: each hub's projects by phase, and its test
+    cycles completed by the decision taken (from the log: one decision per cycle)."""
+    found: dict[str, dict[str, Any]] = {
+        hub: {"projects_by_phase": Counts(), "test_cycles_completed": Counts()}
+        for hub in hubs}
+    cur.execute("""SELECT hub_id, coalesce(phase, 'not started'), count(*) FROM projects_view
+                   WHERE hub_id = ANY(%s) GROUP BY 1, 2""", (hubs,))
+    for hub, phase, count in cur.fetchall():
+        found[hub]["projects_by_phase"].setdefault("projects", {})[phase] = count
+    cur.execute("""SELECT p.hub_id, e.data->>'decision', count(*) FROM events e
+                   JOIN projects_view p ON p.id = e.stream_id
+                   WHERE e.type = 'CycleCompleted' AND p.hub_id = ANY(%s)
+                   GROUP BY 1, 2""", (hubs,))
+    for hub, decision, count in cur.fetchall():
+        found[hub]["test_cycles_completed"].setdefault("cycles", {})[decision] = count
+    return found

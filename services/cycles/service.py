@@ -17,7 +17,7 @@ from services.membership.directory import MembershipDirectory, known_hub, known_
 
 from . import schemas
 from .domain import Problem, Project, runchart
-from .projections import PROJECTIONS, CyclesReadModel
+from .projections import PROJECTIONS, CyclesReadModel, agency_summary
 
 
 def project_of(kind: str) -> Callable[[Session, str], Project]:
@@ -49,6 +49,9 @@ class Cycles(MembershipDirectory, KernelEntrypoints):
 
     name = "cycles"
     kernel = Kernel(projections=PROJECTIONS, read_model=CyclesReadModel)
+
+    def summary_of(self, cur: Any, hubs: list[str]) -> dict[str, dict[str, Any]]:
+        return agency_summary(cur, hubs)
     read_model: CyclesReadModel
     # A project's work is its member's and its hub's facilitators'; a command answers with
     # what it changed of the project.

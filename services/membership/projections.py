@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eventstore.disclosure import Counts
 from eventstore.errors import NotFound
 from eventstore.personal import PersonalData
 from eventstore.projections import Projection, handles
@@ -163,3 +164,26 @@ class MembershipReadModel(ReadModel):
         return caller.may_write_hub(hub_id) or (
             caller.role == "member" and member_id is not None and caller.member == member_id
             and caller.may_read_hub(hub_id))
+
+
+# Enrollment bands of the agencies' summary (a member's own enrollment is suppressed under 11
+# in its public form; a band says little of one district).
+ENROLLMENT_BANDS = ((100, "under 100"), (500, "100 to 499"), (2000, "500 to 1,999"),
+                    (None, "2,000 or more"))
+
+
+def agency_summary(cur: Any, hubs: list[str]) -> dict[str, dict[str, Any]]:
+    """Membership's part of the agencies' summary: each hub's name and stage, and its active
+    members by kind and enrollment band."""
+    cur.execute("""SELECT id, name, stage, facilitator_org FROM hubs_view
+                   WHERE id = ANY(%s)""", (hubs,))
+    found: dict[str, dict[str, Any]] = {
+        hub: {"hub": {"name": name, "stage": stage, "facilitator_org": org},
+              "members": Counts()} for hub, name, stage, org in cur.fetchall()}
+    bands = " ".join(f"WHEN enrollment < {upper} THEN %s" for upper, _ in ENROLLMENT_BANDS[:-1])
+    cur.execute(f"""SELECT hub_id, kind, CASE {bands} ELSE %s END, count(*)
+                    FROM members_view WHERE hub_id = ANY(%s) AND status <> 'offboarded'
+                    GROUP BY 1, 2, 3""", (*(label for _, label in ENROLLMENT_BANDS), hubs))
+    for hub, kind, band, count in cur.fetchall():
+        found[hub]["members"].setdefault(kind, {})[band] = count
+    return found

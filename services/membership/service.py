@@ -21,7 +21,7 @@ from . import schemas
 from .domain import IMPORTED, UPDATED, Hub, Member, Person, readiness
 from .domain.oneroster import read_staff
 from .domain.staff import plan_staff_import, staff_import_summary
-from .projections import PROJECTIONS, MembershipReadModel
+from .projections import PROJECTIONS, MembershipReadModel, agency_summary
 
 
 def the_hub(service: Any, hub: Hub, session: Session) -> Any:
@@ -41,6 +41,9 @@ class Membership(KernelEntrypoints):
     command_answer = schemas.Member
     # Membership keeps the hubs itself (the other services, its directory of them).
     hub_states_sql = "SELECT id, state FROM hubs_view"
+
+    def summary_of(self, cur: Any, hubs: list[str]) -> dict[str, dict[str, Any]]:
+        return agency_summary(cur, hubs)
 
     # -- hubs --------------------------------------------------------------------------------
 

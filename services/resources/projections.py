@@ -319,3 +319,22 @@ class ResourcesReadModel(MatchReads, LibrarySearch, DirectoryReads, ReadModel):
                    if self.caller.may_read_hub(m["hub_id"])]
         return {**row, "sessions_left": row["sessions"] - row["sessions_used"], "hubs": hubs,
                 "members": members}
+
+
+def agency_summary(cur: Any, hubs: list[str]) -> dict[str, dict[str, Any]]:
+    """Resources' part of the agencies' summary: each hub's engagements of shared experts,
+    the sessions used of them, its share of their cost and what pooling saved it (sums of
+    money and of sessions, no count of people)."""
+    found: dict[str, dict[str, Any]] = {hub: {"expert_sessions": {
+        "engagements": 0, "sessions_used": 0, "pooled_cost_cents": 0, "saved_cents": 0}}
+        for hub in hubs}
+    cur.execute("""SELECT h.hub_id, count(*), coalesce(sum(e.sessions_used), 0),
+                          coalesce(sum(h.share_cents), 0), coalesce(sum(h.saving_cents), 0)
+                   FROM engagement_hubs h JOIN engagements_view e ON e.id = h.engagement_id
+                   WHERE h.hub_id = ANY(%s) AND e.status <> 'proposed'
+                   GROUP BY 1""", (hubs,))
+    for hub, engagements, sessions, cost, saved in cur.fetchall():
+        found[hub]["expert_sessions"] = {
+            "engagements": engagements, "sessions_used": int(sessions),
+            "pooled_cost_cents": int(cost), "saved_cents": int(saved)}
+    return found

@@ -22,7 +22,7 @@ from services.scheduling import contracts as scheduling
 from . import schemas
 from .domain import Engagement, Expert, LibraryEntry, SessionRequest
 from .news import CyclesNews
-from .projections import PROJECTIONS, ResourcesReadModel
+from .projections import PROJECTIONS, ResourcesReadModel, agency_summary
 
 
 def the_resource(service: Any, entry: LibraryEntry, session: Session) -> Any:
@@ -68,6 +68,9 @@ class Resources(CyclesNews, MembershipDirectory, KernelEntrypoints):
 
     name = "resources"
     kernel = Kernel(projections=PROJECTIONS, read_model=ResourcesReadModel)
+
+    def summary_of(self, cur: Any, hubs: list[str]) -> dict[str, dict[str, Any]]:
+        return agency_summary(cur, hubs)
     read_model: ResourcesReadModel
     command_answer = schemas.Resource
     command_shows = the_resource

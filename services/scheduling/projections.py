@@ -12,6 +12,7 @@ from typing import Any
 from psycopg2.extras import Json
 
 from eventstore import cursors
+from eventstore.disclosure import Counts, derived_or_none
 from eventstore.errors import NotFound
 from eventstore.projections import Projection, handles
 from eventstore.readmodel import ReadModel, page_limit
@@ -377,3 +378,26 @@ def occurrence_shown(meeting: Meeting, occurrence: Any) -> dict[str, Any]:
             "reason": occurrence.reason or (meeting.reason if status == "released" else None),
             "sequence": occurrence.sequence}
 
+
+
+def agency_summary(cur: Any, hubs: list[str]) -> dict[str, dict[str, Any]]:
+    """Scheduling's part of the agencies' summary, by kind of meeting: meetings held (an
+    occurrence someone's attendance was recorded for), people who attended, and the average
+    feedback with its raters (not shown for fewer than 11)."""
+    found: dict[str, dict[str, Any]] = {
+        hub: {"meetings_held": Counts(), "attendance": Counts(), "feedback": {}}
+        for hub in hubs}
+    cur.execute("""SELECT r.hub_id, m.kind,
+                          count(DISTINCT (r.meeting_id, r.occurrence)) FILTER (WHERE r.attended),
+                          count(*) FILTER (WHERE r.attended),
+                          count(r.stars), avg(r.stars)
+                   FROM meeting_responses r JOIN meetings_view m ON m.id = r.meeting_id
+                   WHERE r.hub_id = ANY(%s) GROUP BY 1, 2""", (hubs,))
+    for hub, kind, held, attended, raters, average in cur.fetchall():
+        found[hub]["meetings_held"].setdefault("meetings", {})[kind] = held
+        found[hub]["attendance"].setdefault("people attending", {})[kind] = attended
+        found[hub]["feedback"][kind] = {
+            "raters": derived_or_none(raters, raters),
+            "average_stars": derived_or_none(
+                None if average is None else round(float(average), 2), raters)}
+    return found

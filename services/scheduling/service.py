@@ -25,7 +25,7 @@ from . import calendar, schemas
 from .domain import Blackout, ExpertCalendar, Meeting
 from .domain import find_a_time as finder
 from .domain.recurrence import local_text, zone
-from .projections import PROJECTIONS, SchedulingReadModel
+from .projections import PROJECTIONS, SchedulingReadModel, agency_summary
 
 # What a secret link opens: a person's calendar, or a hub's.
 PERSON_CALENDAR = "scheduling.person-calendar"
@@ -65,6 +65,9 @@ class Scheduling(MembershipDirectory, KernelEntrypoints):
 
     name = "scheduling"
     kernel = Kernel(projections=PROJECTIONS, read_model=SchedulingReadModel)
+
+    def summary_of(self, cur: Any, hubs: list[str]) -> dict[str, dict[str, Any]]:
+        return agency_summary(cur, hubs)
     read_model: SchedulingReadModel
     command_answer = schemas.Meeting
     command_shows = the_meeting

@@ -14,6 +14,7 @@ from eventstore.errors import Forbidden, ValidationError
 from eventstore.identity import Identity
 from tests.integration.http import token
 from tests.support import query, wait_until
+from tests.unit.test_asyncapi import CLOUDEVENTS
 
 CDE = Identity(sub="cde-reader", role="agency", state="CA")
 NEVADA = Identity(sub="nde-reader", role="agency", state="NV")
@@ -155,6 +156,7 @@ def test_an_agency_follows_the_feed_of_every_service_each_event_once(platform, n
     assert not [s for s in SECRETS if s in text] and "pub-nv" not in text
     for event in whole:
         assert JSONFormat().read(None, json.dumps(event)).get_specversion() == "1.0"
+        CLOUDEVENTS.validate(event)   # what the SDK does not check, the JSON schema does
     # Caught up: an empty page and a cursor that still goes on; a new event comes once.
     status, _, quiet = feed(client, cde, after=head)
     assert status == 200 and quiet["items"] == [] and quiet["next"]
@@ -191,8 +193,9 @@ def test_the_feed_is_an_agencys_and_its_cursor_its_own(platform, network):
     for bearer, cursor in ((other, head), (cde, edited), (cde, "not-a-cursor")):
         status, _, problem = feed(client, bearer, after=cursor)
         assert status == 422 and "after" in problem["errors"], problem
-    for params in ({"limit": 0}, {"limit": 201}, {"wait": 31}, {"wait": -1}, {"colour": "red"}):
+    for params in ({"limit": 0}, {"limit": 1001}, {"wait": 31}, {"wait": -1}, {"colour": "red"}):
         assert feed(client, cde, **params)[0] == 422, params
+    assert feed(client, cde, limit=1000)[0] == 200   # a catch-up's page: up to 1,000
 
 
 def test_another_states_agency_reads_nothing_of_these_hubs(platform, network):

@@ -10,6 +10,7 @@ import json
 import uuid
 
 import amqp.exceptions
+import jsonschema
 import kombu
 import pytest
 from cloudevents.core.formats.json import JSONFormat
@@ -17,6 +18,7 @@ from cloudevents.core.formats.json import JSONFormat
 from eventstore.broker import PUBLIC_EXCHANGE
 from tests.integration.http import token
 from tests.support import query, wait_until
+from tests.unit.test_asyncapi import CLOUDEVENTS, FORMATS
 
 PUBLIC = kombu.Exchange(PUBLIC_EXCHANGE, type="topic", durable=True, no_declare=True)
 SECRETS = ("Rosa Whitehorse", "rosa.whitehorse@example.org", "Fractions stall in grade 5",
@@ -112,6 +114,15 @@ def test_an_agency_receives_its_states_public_events_in_each_services_order(
     messages = received(agency_queues, "CA", lambda got: {
         "HubRegistered", "MemberEnrolled", "RoleAssigned", "ProblemDrafted"}
         <= set(types_of(got)))
+    # Each as its message in the AsyncAPI document the gateway serves, and a CloudEvent by
+    # the CloudEvents JSON schema.
+    status, _, document = platform["client"].request("GET", "/asyncapi.json", token=None)
+    assert status == 200 and document["asyncapi"] == "3.0.0"
+    for key, event in messages:
+        service, type_ = key.split(".")[1:]
+        jsonschema.validate(event, document["components"]["schemas"][f"{service}.{type_}"],
+                            format_checker=FORMATS)
+        CLOUDEVENTS.validate(event)
     for key, event in messages:
         state, service, type_ = key.split(".")
         assert state == "CA" and event["type"] == f"org.consortium-platform.{service}.{type_}", key

@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 
 from eventstore.disclosure import (
     TOTAL,
+    Counts,
     count_or_none,
     derived_or_none,
     published,
+    published_section,
     small,
     suppressed_cells,
     with_totals,
@@ -140,3 +142,25 @@ def test_the_check_finds_what_primary_suppression_alone_would_give_away():
     primary = {("a", "x")}
     assert recomputable(table, primary) == {("a", "x")}
     assert recomputable(table, suppressed_cells(table)) == set()
+
+
+@settings(max_examples=200, deadline=None)
+@given(tables)
+def test_a_summary_section_shows_nothing_a_reader_could_recompute(cells):
+    """The agencies' summary publishes a service's ``Counts`` through ``published_section``:
+    from what it shows alone (the hidden cells as nulls), no small count can be solved for."""
+    table = {f"r{i}": {f"c{j}": n for j, n in enumerate(row)} for i, row in enumerate(cells)}
+    section = published_section(Counts(table))
+    shown = section["rows"]
+    hidden = {(r, c) for r, row in shown.items() for c, n in row.items() if n is None}
+    assert sorted(map(tuple, section["suppressed"])) == sorted(hidden)
+    assert not [n for row in shown.values() for n in row.values() if small(n)]
+    assert recomputable(table, hidden) == set()
+    full = with_totals(table)
+    assert all(shown[r][c] in (None, full[r][c]) for r in full for c in full[r])
+
+
+def test_anything_but_a_table_of_counts_is_published_as_the_service_made_it():
+    made = {"raters": None, "average_stars": None}
+    assert published_section(made) is made
+    assert published_section(Counts()) == {"rows": {}, "suppressed": []}
