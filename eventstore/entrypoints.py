@@ -22,6 +22,7 @@ send.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -439,13 +440,15 @@ class KernelEntrypoints:
     hub_states_sql: ClassVar[str] = HUB_STATES_SQL
 
     @rpc
-    def public_events(self, after: list[int], limit: int = 500) -> dict[str, Any]:
+    def public_events(self, after: list[int], limit: int = 500,
+                      as_text: bool = False) -> dict[str, Any]:
         """A page of this service's log as the calling state agency may read it: the events
         of its state's hubs that have a public form, as CloudEvents (their public data only;
         eventstore.contracts.public_event), read after the cursor ``after`` as catch-up reads
         (the same horizon: nothing committed later under an earlier position is skipped).
         ``limit`` bounds the events read, not those shown: a page may be empty and ``next``
-        still move on."""
+        still move on. ``as_text``: the events as one JSON array, text the gateway passes on
+        as it is (a catch-up's pages are decoded and encoded once, not three times)."""
         caller = self.caller()
         if caller.role != "agency" or not caller.state:
             raise Forbidden(f"role {caller.role} may not read the agencies' feed")
@@ -464,10 +467,13 @@ class KernelEntrypoints:
                             (caller.state,))
                 hubs = {row[0] for row in cur.fetchall()}
             shown = [e for e in shown if (e.hub_id or e.stream_id) in hubs]
-        return {"events": [public_event(public[e.type], e) for e in shown],
-                "cursors": [list(e.cursor) for e in shown],   # where to go on after each
-                "next": list(batch[-1].cursor) if batch else list(start),
-                "more": len(batch) == limit}
+        events = [public_event(public[e.type], e) for e in shown]
+        page: dict[str, Any] = {"next": list(batch[-1].cursor) if batch else list(start),
+                                "more": len(batch) == limit}
+        if as_text:
+            return {**page, "count": len(events), "events_json": json.dumps(events)}
+        return {**page, "events": events,
+                "cursors": [list(e.cursor) for e in shown]}   # where to go on after each
 
     def summary_of(self, cur: Any, hubs: list[str]) -> dict[str, dict[str, Any]]:
         """The service's part of the agencies' summary: per hub of the agency's state, its

@@ -6,16 +6,18 @@ The gateway reads each service's ``public_events`` (eventstore.entrypoints: the 
 its own public forms and its state's hubs) and keeps one position per service in an opaque
 cursor, bound by HMAC to the agency that was given it (eventstore.cursors): a malformed cursor,
 an edited one or another agency's is 422 naming ``after``, never a restart from zero. A reader
-that sends each ``next`` back gets every event once: a service's events are taken up to
-``limit`` in its log order and its position is the last one taken. ``next`` is always given,
-also when the reader has caught up. ``wait`` (0 to 30 seconds) holds an empty answer until an
-event comes or the time is up, in the gateway (a green thread), asking the services again every
-``POLL_SECONDS``: no service's worker waits for a reader. A service that cannot be reached is
-503 and the reader asks again with the same cursor.
+that sends each ``next`` back gets every event once: a service is asked to read no more of its
+log than the page has room for, so everything it shows is taken, in its log order, and its
+position is where it stopped reading (its events are passed on as the JSON text it made).
+``next`` is always given, also when the reader has caught up. ``wait`` (0 to 30 seconds) holds
+an empty answer until an event comes or the time is up, in the gateway (a green thread), asking
+the services again every ``POLL_SECONDS``: no service's worker waits for a reader. A service
+that cannot be reached is 503 and the reader asks again with the same cursor.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -65,9 +67,9 @@ FEED = Route("GET", "/v1/feed", "feed",
 
 def page(services: list[str], ask: Callable[[str, list[int], int], dict[str, Any]],
          caller: Identity, after: str | None, limit: int, wait: int,
-         sleep: Callable[[float], Any]) -> dict[str, Any]:
-    """One answer of the feed: ``ask(service, position, read)`` is the service's
-    ``public_events``."""
+         sleep: Callable[[float], Any]) -> str:
+    """One answer of the feed, as JSON text: ``ask(service, position, read)`` is the
+    service's ``public_events`` (as text)."""
     positions = cursors.decode(KIND, after, caller) or {}
     if set(positions) - set(services) or not all(
             isinstance(v, list) and len(v) == 2 and all(isinstance(n, int) for n in v)
@@ -75,31 +77,34 @@ def page(services: list[str], ask: Callable[[str, list[int], int], dict[str, Any
         raise cursors.refused()
     deadline = time.monotonic() + wait
     while True:
-        items = _read(services, ask, positions, limit)
-        if items or time.monotonic() >= deadline:
-            return {"items": items, "next": cursors.encode(KIND, positions, caller)}
+        count, parts = _read(services, ask, positions, limit)
+        if count or time.monotonic() >= deadline:
+            return (f'{{"items": [{",".join(parts)}], '
+                    f'"next": {json.dumps(cursors.encode(KIND, positions, caller))}}}')
         sleep(POLL_SECONDS)
 
 
 def _read(services: list[str], ask: Callable[[str, list[int], int], dict[str, Any]],
-          positions: dict[str, list[int]], limit: int) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
+          positions: dict[str, list[int]], limit: int) -> tuple[int, list[str]]:
+    """Each service's events in turn, up to ``limit`` in all: a service is asked to read no
+    more log events than the page has room for, so all it shows is taken and its position is
+    where it stopped reading. The events stay the JSON text the service made."""
+    count, parts = 0, []
     for service in services:
         position = positions.get(service, [0, 0])
         for _ in range(CALLS_PER_SERVICE):
-            if len(items) >= limit:
+            room = limit - count
+            if room <= 0:
                 break
-            answer = ask(service, position, READ_PER_CALL)
-            taken = answer["events"][:limit - len(items)]
-            items += taken
-            if len(taken) < len(answer["events"]):
-                position = answer["cursors"][len(taken) - 1] if taken else position
-                break
+            answer = ask(service, position, min(READ_PER_CALL, room))
+            if answer["count"]:
+                parts.append(answer["events_json"][1:-1])   # the array's items
+                count += answer["count"]
             position = answer["next"]
             if not answer["more"]:
                 break
         positions[service] = position
-    return items
+    return count, parts
 
 
 class Table(Schema):

@@ -691,8 +691,8 @@ class Gateway:
         if route.query is not None:
             args[-1] = load(route.query, args[-1])
         if route is feed.FEED:
-            result = self._feed(identity, args[-1], **kwargs)
-        elif route is feed.SUMMARY:
+            return Response(self._feed(identity, args[-1], **kwargs), content_type=JSON)
+        if route is feed.SUMMARY:
             answers, unreachable = self._each(identity, "agency_summary")
             result = feed.summary(identity.state or "", answers, unreachable)
         else:
@@ -729,12 +729,12 @@ class Gateway:
                 sorted(s for s, a in answers.items() if isinstance(a, ServiceUnavailable)))
 
     def _feed(self, identity: Identity, query: dict[str, Any], limit: int,
-              after: str | None) -> dict[str, Any]:
+              after: str | None) -> str:
         """The agencies' feed (gateway/feed.py): each service's public events, one position
         per service in the cursor."""
         def ask(service: str, position: list[int], read: int) -> dict[str, Any]:
             answer: dict[str, Any] = self._call(identity, service, "public_events", position,
-                                                read)
+                                                read, True)
             return answer
 
         return feed.page(sorted(SERVICES), ask, identity, after, limit, query["wait"],
