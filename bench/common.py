@@ -40,3 +40,33 @@ def for_seconds(clients: int, seconds: float,
     for t in threads:
         t.join()
     return time.perf_counter() - started
+
+
+def platform_specs(prefix: str, services: list[str], database_url: Callable[[str], str],
+                   amqp_uri: str, http_port: int) -> list:
+    """The processes of a benchmark's platform (``deploy.runner.ProcessSpec``): each service
+    with its own database and a metrics port, then the gateway serving them on ``http_port``;
+    the caller starts and stops them with the runner."""
+    import sys
+    from pathlib import Path
+
+    from deploy import runner
+    root = Path(__file__).resolve().parent.parent
+    nameko = str(Path(sys.executable).parent / "nameko")
+    config = str(root / "deploy" / "nameko.yaml")
+    specs = []
+    for service in services:
+        metrics = free_port()
+        specs.append(runner.ProcessSpec(
+            f"{prefix}-{service}",
+            [nameko, "run", "--config", config,
+             f"services.{service}.service:{runner.service_class(service)}"],
+            f"http://127.0.0.1:{metrics}/healthz",
+            env={f"CONSORTIUM_DB_{service.upper()}_URL": database_url(service),
+                 "CONSORTIUM_AMQP_URI": amqp_uri, "METRICS_PORT": str(metrics)}))
+    specs.append(runner.ProcessSpec(
+        f"{prefix}-gateway", [nameko, "run", "--config", config, "gateway.service:Gateway"],
+        f"http://127.0.0.1:{http_port}/healthz",
+        env={"CONSORTIUM_HTTP_ADDRESS": f"127.0.0.1:{http_port}", "CONSORTIUM_AMQP_URI": amqp_uri,
+             "CONSORTIUM_GATEWAY_SERVICES": ",".join(services)}))
+    return specs

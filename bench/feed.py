@@ -51,7 +51,13 @@ import warnings  # noqa: E402
 
 with warnings.catch_warnings():   # eventlet announces its own deprecation on import
     warnings.simplefilter("ignore")
-    from common import for_seconds, free_port, percentile, rabbitmqctl  # noqa: E402
+    from common import (  # noqa: E402
+        for_seconds,
+        free_port,
+        percentile,
+        platform_specs,
+        rabbitmqctl,
+    )
 
     from deploy import runner  # noqa: E402
     from eventstore.config import DEV_DB_PASSWORD  # noqa: E402
@@ -245,23 +251,7 @@ def main() -> int:
     rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
     amqp = f"pyamqp://guest:guest@localhost:5672/{vhost}"
     http_port = free_port()
-    nameko = str(Path(sys.executable).parent / "nameko")
-    config = str(ROOT / "deploy" / "nameko.yaml")
-    specs = []
-    for service in SERVICES:
-        metrics = free_port()
-        specs.append(runner.ProcessSpec(
-            f"bench-feed-{service}",
-            [nameko, "run", "--config", config,
-             f"services.{service}.service:{runner.service_class(service)}"],
-            f"http://127.0.0.1:{metrics}/healthz",
-            env={f"CONSORTIUM_DB_{service.upper()}_URL": url(service),
-                 "CONSORTIUM_AMQP_URI": amqp, "METRICS_PORT": str(metrics)}))
-    specs.append(runner.ProcessSpec(
-        "bench-feed-gateway", [nameko, "run", "--config", config, "gateway.service:Gateway"],
-        f"http://127.0.0.1:{http_port}/healthz",
-        env={"CONSORTIUM_HTTP_ADDRESS": f"127.0.0.1:{http_port}", "CONSORTIUM_AMQP_URI": amqp,
-             "CONSORTIUM_GATEWAY_SERVICES": ",".join(SERVICES)}))
+    specs = platform_specs("bench-feed", SERVICES, url, amqp, http_port)
     admin = issue("bench-admin", "admin", ["*"])
     agency = issue("bench-cde", "agency", [], state="CA")
     try:

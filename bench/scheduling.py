@@ -52,7 +52,13 @@ import warnings  # noqa: E402
 
 with warnings.catch_warnings():   # eventlet announces its own deprecation on import
     warnings.simplefilter("ignore")
-    from common import for_seconds, free_port, percentile, rabbitmqctl  # noqa: E402
+    from common import (  # noqa: E402
+        for_seconds,
+        free_port,
+        percentile,
+        platform_specs,
+        rabbitmqctl,
+    )
 
     from deploy import runner  # noqa: E402
     from eventstore.config import DEV_DB_PASSWORD  # noqa: E402
@@ -246,24 +252,7 @@ def main() -> int:
     rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
     amqp = f"pyamqp://guest:guest@localhost:5672/{vhost}"
     http_port = free_port()
-    nameko = str(Path(sys.executable).parent / "nameko")
-    config = str(ROOT / "deploy" / "nameko.yaml")
-    specs = []
-    for service in SERVICES:
-        metrics = free_port()
-        specs.append(runner.ProcessSpec(
-            f"bench-scheduling-{service}",
-            [nameko, "run", "--config", config,
-             f"services.{service}.service:{runner.service_class(service)}"],
-            f"http://127.0.0.1:{metrics}/healthz",
-            env={f"CONSORTIUM_DB_{service.upper()}_URL": url(service),
-                 "CONSORTIUM_AMQP_URI": amqp, "METRICS_PORT": str(metrics)}))
-    specs.append(runner.ProcessSpec(
-        "bench-scheduling-gateway", [nameko, "run", "--config", config,
-                                     "gateway.service:Gateway"],
-        f"http://127.0.0.1:{http_port}/healthz",
-        env={"CONSORTIUM_HTTP_ADDRESS": f"127.0.0.1:{http_port}", "CONSORTIUM_AMQP_URI": amqp,
-             "CONSORTIUM_GATEWAY_SERVICES": ",".join(SERVICES)}))
+    specs = platform_specs("bench-scheduling", SERVICES, url, amqp, http_port)
     try:
         with contextlib.redirect_stdout(sys.stderr):   # the JSON line ends standard output
             for spec in specs:

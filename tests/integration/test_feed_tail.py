@@ -1,7 +1,8 @@
-"""An agency tails the feed while writers create events in several services at once, and a
-service is killed and restarted in the middle: every public event arrives exactly once, each
-writer's in the order it wrote them, and a reader restarted from a saved cursor resumes
-exactly (issue 19). A module of its own: it kills a service."""
+"""An agency tails the feed while 8 writers create events in every service at once (two each in
+membership, resources, cycles and scheduling), and a service is killed and restarted in the
+middle: every public event arrives exactly once, each writer's in the order it wrote them, and
+a reader restarted from a saved cursor resumes exactly (issue 19). A module of its own: it
+kills a service."""
 
 from __future__ import annotations
 
@@ -21,10 +22,18 @@ def test_a_tailing_reader_gets_every_public_event_once_through_writes_and_a_rest
     client = platform["client"]
     client.ok("POST", "/v1/hubs", {"id": HUB, "name": "Tail County Office", "state": "CA",
                                    "facilitator_org": "Partner"})
-    wait_until(lambda: query(platform["databases"]["resources"],
-                             "SELECT count(*) FROM directory_hubs WHERE id = %s AND name IS "
-                             "NOT NULL", (HUB,))[0][0] == 1, what="resources to hear of the hub")
+    for service in ("resources", "cycles", "scheduling"):
+        wait_until(lambda s=service: query(
+            platform["databases"][s], "SELECT count(*) FROM directory_hubs WHERE id = %s "
+            "AND name IS NOT NULL", (HUB,))[0][0] == 1, what=f"{service} to hear of the hub")
     facilitator = token("facilitator", [HUB])
+    expert = client.ok("POST", "/v1/experts", {
+        "hub_id": HUB, "name": "Dr. Tail", "organisation": "Coaching", "bio": "b",
+        "expertise": ["math"], "rate_cents": 1000, "travels": False, "travel_cost_cents": 0,
+        "sharing": "consortium"}, token=facilitator)["id"]
+    wait_until(lambda: query(platform["databases"]["scheduling"],
+                             "SELECT count(*) FROM experts_known WHERE id = %s",
+                             (expert,))[0][0] == 1, what="scheduling to hear of the expert")
     agency = token("agency", [], state="CA", sub="tail-reader")
     expected: dict[str, list[str]] = {}   # writer -> subjects in the order written
     done = threading.Event()
@@ -32,16 +41,25 @@ def test_a_tailing_reader_gets_every_public_event_once_through_writes_and_a_rest
     def write(n: int) -> None:
         mine = expected.setdefault(f"w{n}", [])
         for k in range(WRITES):
-            if n % 2:   # membership
+            if n % 4 == 1:   # membership
                 status, _, answer = client.request("POST", f"/v1/hubs/{HUB}/members", {
                     "id": f"{HUB}.m-{n}-{k}", "name": f"District {n}-{k}", "kind": "district",
                     "grade_span": "K-8", "enrollment": 100 + k})
-            else:       # resources
+            elif n % 4 == 0:   # resources
                 status, _, answer = client.request("POST", "/v1/experts", {
                     "id": f"{HUB}.x-{n}-{k}", "hub_id": HUB, "name": f"Expert {n}-{k}",
                     "organisation": "Coaching", "bio": "b", "expertise": ["math"],
                     "rate_cents": 1000, "travels": False, "travel_cost_cents": 0,
                     "sharing": "consortium"}, token=facilitator)
+            elif n % 4 == 2:   # cycles
+                status, _, answer = client.request("POST", f"/v1/hubs/{HUB}/problems", {
+                    "title": f"Problem {n}-{k}", "statement": "s", "supporting_data": [],
+                    "selection_criteria": []}, token=facilitator)
+            else:              # scheduling: a session of the shared expert, each at its time
+                status, _, answer = client.request("POST", f"/v1/hubs/{HUB}/meetings", {
+                    "kind": "expert_session", "title": "Session", "expert_id": expert,
+                    "engagement_id": f"{HUB}.engagement", "minutes": 60,
+                    "starts_at": f"2027-03-{1 + k:02d}T{8 + n:02d}:00"}, token=facilitator)
             if status == 201:
                 mine.append(answer["id"])
             # 503 while membership is down: not applied, the writer goes on.
@@ -82,15 +100,17 @@ def test_a_tailing_reader_gets_every_public_event_once_through_writes_and_a_rest
     ids = [e["id"] for e in seen]
     assert len(ids) == len(set(ids)), "an event came twice"
     subjects = [e.get("subject") for e in seen]
-    members = [s for w, written in expected.items() if int(w[1:]) % 2 for s in written]
-    assert members and set(members) <= set(subjects), "a member's enrollment is missing"
-    experts = sum(len(written) for w, written in expected.items() if int(w[1:]) % 2 == 0)
+    experts = sum(len(written) for w, written in expected.items() if int(w[1:]) % 4 == 0)
     added = [e for e in seen if e["type"].endswith("ExpertAdded") and e.get("hub") == HUB]
-    assert len(added) == experts and experts > 0
-    # Each writer's members in the order it wrote them.
+    assert len(added) == experts + 1 and experts > 0   # and the one the sessions are of
+    # Every member, problem and session request written, in the order each writer wrote
+    # them (an expert's is no subject: an expert is a person).
     for writer, written in expected.items():
-        if int(writer[1:]) % 2:
+        if int(writer[1:]) % 4:
+            assert written, f"{writer} wrote nothing"
             assert [s for s in subjects if s in written] == written, writer
+    assert {e["source"].rsplit(":", 1)[1] for e in seen} == {
+        "membership", "resources", "cycles", "scheduling"}
 
     # A reader restarted from a cursor it saved resumes exactly there.
     after, before = next(c for c in cursors if c[1] >= len(ids) // 2)
