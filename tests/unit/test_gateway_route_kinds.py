@@ -20,7 +20,8 @@ from eventstore.identity import CONTEXT_KEY
 from eventstore.routes import service_routes
 from gateway import auth, service
 
-FACILITATOR = auth.issue("ana", "facilitator", ["el-dorado"], ttl_seconds=600)
+# Issued when the module is imported, long before its tests run in a full suite: a day.
+FACILITATOR = auth.issue("ana", "facilitator", ["el-dorado"], ttl_seconds=86400)
 
 
 @pytest.fixture
