@@ -29,6 +29,8 @@ from eventstore.identity import Identity
 from eventstore.querystring import Integer
 from eventstore.routes import Route
 
+from .own import OwnRoutes
+
 KIND = "gateway.feed.v1"
 POLL_SECONDS = 0.2
 # Log events each service is asked to read per call, and calls per service per answer: a
@@ -173,3 +175,21 @@ def summary(state: str, answers: dict[str, dict[str, dict[str, Any]]],
             hubs.setdefault(hub, {"id": hub}).update(sections)
     return {"state": state, "hubs": [hubs[h] for h in sorted(hubs)],
             "unreachable": unreachable}
+
+
+class AgencyRoutes(OwnRoutes):
+    """The agencies' routes, by their ``rpc``."""
+
+    routes = [FEED, SUMMARY]
+
+    def feed(self, query: dict[str, Any], limit: int, after: str | None) -> str:
+        """Each service's public events, one position per service in the cursor."""
+        def ask(service: str, position: list[int], read: int) -> dict[str, Any]:
+            answer: dict[str, Any] = self.call(service, "public_events", position, read, True)
+            return answer
+        return page(self.services, ask, self.identity, after, limit, query["wait"],
+                    self.sleep)
+
+    def agency_summary(self) -> dict[str, Any]:
+        answers, unreachable = self.each("agency_summary")
+        return summary(self.identity.state or "", answers, unreachable)

@@ -20,14 +20,15 @@ by the service that carries them out, whoever asked.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from eventstore.errors import NotFound, ValidationError
+from eventstore.errors import NotFound
 from eventstore.querystring import Boolean, Integer
 from eventstore.routes import Route
+
+from .own import OwnRoutes
 
 OPERATORS = ("operator", "admin")
 
@@ -192,28 +193,14 @@ ROUTES = [
 ]
 
 
-class OperatorRoutes:
-    """The handlers, by the routes' ``rpc``: ``call(service, method, *args)`` reaches one
-    service as the operator; ``each(method, *args)`` every one (or ``only``) at once."""
+class OperatorRoutes(OwnRoutes):
+    """The operator's routes, by their ``rpc``."""
 
-    def __init__(self, services: list[str], call: Callable[..., Any],
-                 each: Callable[..., tuple[dict[str, Any], list[str]]]) -> None:
-        self.services = services
-        self.call = call
-        self.each = each
-
-    def _chosen(self, query: dict[str, Any]) -> list[str]:
-        service = query.get("service")
-        if service is None:
-            return self.services
-        if service not in self.services:
-            raise ValidationError(f"no service {service[:40]!r}",
-                                  {"service": [f"one of {', '.join(self.services)}"]})
-        return [service]
+    routes = ROUTES
 
     def list_dead_letters(self, query: dict[str, Any]) -> dict[str, Any]:
         answers, unreachable = self.each("dead_letters", query.get("replayed", False),
-                                         only=self._chosen(query))
+                                         only=self.chosen(query))
         # Bodies are for one letter's page: a list of them may be long.
         items = [{**{k: v for k, v in letter.items() if k != "body"},
                   "id": f"{service}-{letter['id']}", "service": service}
@@ -231,14 +218,14 @@ class OperatorRoutes:
         return {"id": letter, "replayed": True}
 
     def replay_dead_letters(self, body: dict[str, Any]) -> dict[str, Any]:
-        answers, unreachable = self.each("replay_dead_letters", only=self._chosen(body))
+        answers, unreachable = self.each("replay_dead_letters", only=self.chosen(body))
         return {"replayed": [f"{s}-{i}" for s, a in answers.items() for i in a["replayed"]],
                 "refused": [{"id": f"{s}-{r['id']}", "detail": r["detail"]}
                             for s, a in answers.items() for r in a["refused"]],
                 "unreachable": unreachable}
 
     def start_rebuild(self, body: dict[str, Any]) -> dict[str, Any]:
-        (service,) = self._chosen(body)
+        (service,) = self.chosen(body)
         result: dict[str, Any] = self.call(service, "start_rebuild", body.get("projections"))
         return result
 
@@ -254,7 +241,7 @@ class OperatorRoutes:
 
     def operator_actions(self, query: dict[str, Any]) -> dict[str, Any]:
         limit = query["last"]
-        answers, unreachable = self.each("operator_actions", limit, only=self._chosen(query))
+        answers, unreachable = self.each("operator_actions", limit, only=self.chosen(query))
         items = sorted((a for actions in answers.values() for a in actions),
                        key=lambda a: (a["at"], a["service"], a["id"]), reverse=True)
         return {"items": items[:limit], "unreachable": unreachable}

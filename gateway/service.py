@@ -71,6 +71,7 @@ from eventstore.validation import load
 
 from . import asyncapi, auth, feed, operations
 from .openapi import build_spec
+from .own import OwnRoutes
 
 log = logging.getLogger("gateway")
 register_remote_errors()
@@ -90,7 +91,10 @@ COMMIT_MARGIN_SECONDS = min(1.0, RPC_TIMEOUT_SECONDS / 5)
 SERVICES = gateway_services()
 # The services' tables, and the gateway's own routes, which read them all: the agencies' feed
 # and the operator's controls (answered by the Gateway's method named by the route's rpc).
-OWN_ROUTES: list[Route] = [feed.FEED, feed.SUMMARY, *operations.ROUTES]
+OWN_CLASSES: tuple[type[OwnRoutes], ...] = (feed.AgencyRoutes, operations.OperatorRoutes)
+OWN_ROUTES: list[Route] = [route for cls in OWN_CLASSES for route in cls.routes]
+OWN: dict[str, type[OwnRoutes]] = {route.rpc: cls for cls in OWN_CLASSES
+                                   for route in cls.routes}
 ROUTES: list[Route] = [*(route for service in SERVICES for route in service_routes(service)),
                        *OWN_ROUTES]
 
@@ -690,16 +694,13 @@ class Gateway:
             args[len(route.params)] = load(route.body, args[len(route.params)])
         if route.query is not None:
             args[-1] = load(route.query, args[-1])
-        if route is feed.FEED:
-            return Response(self._feed(identity, args[-1], **kwargs), content_type=JSON)
-        if route is feed.SUMMARY:
-            answers, unreachable = self._each(identity, "agency_summary")
-            result = feed.summary(identity.state or "", answers, unreachable)
-        else:
-            handlers = operations.OperatorRoutes(
-                sorted(SERVICES), lambda *a: self._call(identity, *a),
-                lambda method, *a, only=None: self._each(identity, method, *a, only=only))
-            result = getattr(handlers, route.rpc)(*args, **kwargs)
+        handlers = OWN[route.rpc](
+            sorted(SERVICES), identity, lambda *a: self._call(identity, *a),
+            lambda method, *a, only=None: self._each(identity, method, *a, only=only),
+            eventlet.sleep)
+        result = getattr(handlers, route.rpc)(*args, **kwargs)
+        if isinstance(result, str):   # JSON text a service made (the feed's events)
+            return Response(result, status=route.status, content_type=JSON)
         return Response(json.dumps(result), status=route.status, content_type=JSON)
 
     def _call(self, identity: Identity, service: str, method: str, *args: Any) -> Any:
@@ -727,18 +728,6 @@ class Gateway:
         answers = {service: call.wait() for service, call in calls.items()}
         return ({s: a for s, a in answers.items() if not isinstance(a, ServiceUnavailable)},
                 sorted(s for s, a in answers.items() if isinstance(a, ServiceUnavailable)))
-
-    def _feed(self, identity: Identity, query: dict[str, Any], limit: int,
-              after: str | None) -> str:
-        """The agencies' feed (gateway/feed.py): each service's public events, one position
-        per service in the cursor."""
-        def ask(service: str, position: list[int], read: int) -> dict[str, Any]:
-            answer: dict[str, Any] = self._call(identity, service, "public_events", position,
-                                                read, True)
-            return answer
-
-        return feed.page(sorted(SERVICES), ask, identity, after, limit, query["wait"],
-                         eventlet.sleep)
 
     # -- operations --------------------------------------------------------------------------
 
