@@ -31,6 +31,7 @@ Plain Python: no I/O, so domain modules and tests may import contracts freely.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from typing import Any, ClassVar, dataclass_transform
@@ -218,8 +219,10 @@ def contracts_of(module: types.ModuleType) -> list[type[Published]]:
             and value is not Published and value.__module__ == module.__name__]
 
 
+@functools.cache
 def contracts_of_service(service_cls: type) -> list[type[Published]]:
-    """The contracts a service publishes: its package's ``contracts`` module, if it has one."""
+    """The contracts a service publishes: its package's ``contracts`` module, if it has one
+    (looked up once: the feed asks on every page)."""
     import importlib
     package = service_cls.__module__.rsplit(".", 1)[0]
     try:
