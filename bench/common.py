@@ -1,13 +1,30 @@
-"""What every benchmark script uses: percentiles, a free port, the broker's CLI, and clients
-that run for a while. Imported by the scripts (``bench/`` is the first entry of their path)."""
+"""What every benchmark script uses: the repository on the path and a development
+environment with signing secrets of this run only (set when this module is imported, so a
+script imports it before the platform's modules), percentiles, a free port, the broker's CLI,
+clients that run for a while, and the processes of a benchmark's platform. Imported by the
+scripts (``bench/`` is the first entry of their path)."""
 
 from __future__ import annotations
 
+import os
+import secrets
 import socket
 import subprocess
+import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("CONSORTIUM_DEV_MODE", "1")
+# Signing secrets of this run only (the gateway signs identities, the services check them).
+os.environ.setdefault("CONSORTIUM_JWT_SECRET", secrets.token_hex(32))
+os.environ.setdefault("CONSORTIUM_IDENTITY_SECRET", secrets.token_hex(32))
+# eventlet announces its own deprecation when the platform's modules import it.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -47,11 +64,8 @@ def platform_specs(prefix: str, services: list[str], database_url: Callable[[str
     """The processes of a benchmark's platform (``deploy.runner.ProcessSpec``): each service
     with its own database and a metrics port, then the gateway serving them on ``http_port``;
     the caller starts and stops them with the runner."""
-    import sys
-    from pathlib import Path
-
     from deploy import runner
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     nameko = str(Path(sys.executable).parent / "nameko")
     config = str(root / "deploy" / "nameko.yaml")
     specs = []

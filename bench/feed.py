@@ -33,37 +33,25 @@ import contextlib
 import http.client
 import json
 import os
-import secrets
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("CONSORTIUM_DEV_MODE", "1")
-os.environ.setdefault("CONSORTIUM_JWT_SECRET", secrets.token_hex(32))
-os.environ.setdefault("CONSORTIUM_IDENTITY_SECRET", secrets.token_hex(32))
+from common import (  # first: the repository on the path, the environment
+    for_seconds,
+    free_port,
+    percentile,
+    platform_specs,
+    rabbitmqctl,
+)
 
-import warnings  # noqa: E402
-
-with warnings.catch_warnings():   # eventlet announces its own deprecation on import
-    warnings.simplefilter("ignore")
-    from common import (  # noqa: E402
-        for_seconds,
-        free_port,
-        percentile,
-        platform_specs,
-        rabbitmqctl,
-    )
-
-    from deploy import runner  # noqa: E402
-    from eventstore.config import DEV_DB_PASSWORD  # noqa: E402
-    from eventstore.db import connect  # noqa: E402
-    from eventstore.provision import drop_database, ensure_database  # noqa: E402
-    from gateway.auth import issue  # noqa: E402
+from deploy import runner
+from eventstore.config import DEV_DB_PASSWORD
+from eventstore.db import connect
+from eventstore.provision import drop_database, ensure_database
+from gateway.auth import issue
 
 SERVICES = ["membership", "cycles", "resources", "scheduling"]
 ROLE = "consortium_bench"

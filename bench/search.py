@@ -51,7 +51,6 @@ import io
 import json
 import os
 import random
-import secrets
 import subprocess
 import sys
 import threading
@@ -60,27 +59,22 @@ import urllib.parse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("CONSORTIUM_DEV_MODE", "1")
-# Signing secrets of this run only (the gateway signs identities, the service checks them).
-os.environ.setdefault("CONSORTIUM_JWT_SECRET", secrets.token_hex(32))
-os.environ.setdefault("CONSORTIUM_IDENTITY_SECRET", secrets.token_hex(32))
+from common import (  # first: the repository on the path, the environment
+    ROOT,
+    for_seconds,
+    free_port,
+    percentile,
+    rabbitmqctl,
+)
 
-import warnings  # noqa: E402
-
-with warnings.catch_warnings():   # eventlet announces its own deprecation on import
-    warnings.simplefilter("ignore")
-    from common import for_seconds, free_port, percentile, rabbitmqctl  # noqa: E402
-
-    from deploy import runner  # noqa: E402
-    from eventstore.config import DEV_DB_PASSWORD  # noqa: E402
-    from eventstore.db import connect  # noqa: E402
-    from eventstore.identity import Identity  # noqa: E402
-    from eventstore.provision import drop_database, ensure_database  # noqa: E402
-    from gateway.auth import issue  # noqa: E402
-    from services.resources.domain import KINDS  # noqa: E402
-    from services.resources.projections import ResourcesReadModel  # noqa: E402
+from deploy import runner
+from eventstore.config import DEV_DB_PASSWORD
+from eventstore.db import connect
+from eventstore.identity import Identity
+from eventstore.provision import drop_database, ensure_database
+from gateway.auth import issue
+from services.resources.domain import KINDS
+from services.resources.projections import ResourcesReadModel
 
 DB = "consortium_bench_search"
 ROLE = "consortium_bench"
