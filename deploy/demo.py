@@ -334,12 +334,34 @@ def load_scheduling(api: Api) -> None:
         api.post(f"{webinar}/recording",
                  {"link": "https://example.org/el-dorado/webinars/number-talks"},
                  "webinar-recording")
+    record_held_meetings(api)
     first_day, last_day, reason = TESTING_WINDOW
     for n in range(1, 6):
         member = f"el-dorado.{n:02d}"
         api.post(f"/v1/members/{member}/blackouts", {
             "id": f"el-dorado.caaspp-2027-{n:02d}", "starts_on": first_day,
             "ends_on": last_day, "reason": reason}, f"blackout-{member}")
+
+
+def record_held_meetings(api: Api) -> None:
+    """The September network meeting and the October webinar have been held: who came (all but
+    every fifth invitee of the meeting; twelve people at the webinar, so the agencies' summary
+    shows both a count and, for the webinar's feedback, one it suppresses) and what they
+    thought."""
+    held = (("el-dorado.network-2026-27", "2026-09-10T16:00:00Z", 5),
+            ("el-dorado.webinar-number-talks", None, 12))   # one occurrence: no key
+    for meeting, occurrence, many in held:
+        invitees = sorted({i["person_id"] for i in api.call(
+            "GET", f"/v1/meetings/{meeting}")["invitees"]})
+        present = ([p for n, p in enumerate(invitees) if n % many != many - 1]
+                   if many == 5 else invitees[:many])
+        api.post(f"/v1/meetings/{meeting}/attendance",
+                 {"occurrence": occurrence, "present": present}, f"attendance-{meeting}")
+        raters = present if many == 5 else present[:8]
+        for n, person in enumerate(raters):
+            api.post(f"/v1/meetings/{meeting}/feedback", {
+                "occurrence": occurrence, "person_id": person, "stars": 3 + n % 3},
+                f"feedback-{meeting}-{person}")
 
 
 def main() -> int:
