@@ -219,12 +219,15 @@ def contracts_of(module: types.ModuleType) -> list[type[Published]]:
             and value is not Published and value.__module__ == module.__name__]
 
 
-@functools.cache
 def contracts_of_service(service_cls: type) -> list[type[Published]]:
     """The contracts a service publishes: its package's ``contracts`` module, if it has one
     (looked up once: the feed asks on every page)."""
+    return _contracts_of_package(service_cls.__module__.rsplit(".", 1)[0])
+
+
+@functools.cache
+def _contracts_of_package(package: str) -> list[type[Published]]:
     import importlib
-    package = service_cls.__module__.rsplit(".", 1)[0]
     try:
         module = importlib.import_module(f"{package}.contracts")
     except ModuleNotFoundError:
